@@ -1,0 +1,239 @@
+/* lua_complete.c - completion and inspection of Lua names: globals, fields
+ * of tables after `.`, methods after `:`, keywords. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "engines/lua/lua_int.h"
+#include "trellis/display.h"
+
+static const char *const keywords[] = {
+    "and", "break", "do", "else", "elseif", "end", "false", "for",
+    "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat",
+    "return", "then", "true", "until", "while", NULL};
+
+/* One-line signatures and docs of the kernel's own functions. */
+static const struct {
+    const char *name, *doc;
+} docs[] = {
+    {"print", "print(...)\n\nWrites the values, tab-separated, to the "
+              "notebook's stdout stream."},
+    {"display", "display(value [, mime]) -> handle\n\nShows value as rich "
+                "output (tables of records as HTML; values with "
+                "__repr_html/__repr_svg metamethods as themselves). With "
+                "mime, value is a string of that type. handle:update(value "
+                "[, mime]) replaces the output in place."},
+    {"clear_output", "clear_output([wait])\n\nClears the cell's output; "
+                     "with wait, only when new output arrives."},
+    {"input", "input([prompt]) -> string\n\nAsks the notebook for one line "
+              "of text (needs a client that allows stdin)."},
+    {NULL, NULL}};
+
+static int is_name_char(int c)
+{
+    return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+/* Pushes the value a dotted path ("string.rep", "t.a:b") names, or nil.
+ * Only raw table lookups and metatable __index tables: completion must
+ * never run user code. */
+static void resolve(lua_State *L, const char *path, size_t len)
+{
+    lua_pushglobaltable(L);
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && path[j] != '.' && path[j] != ':')
+            j++;
+        if (j == i) {
+            lua_pop(L, 1);
+            lua_pushnil(L);
+            return;
+        }
+        int t = lua_gettop(L);
+        int found = 0;
+        for (int hops = 0; hops < 8 && !found; hops++) {
+            if (lua_type(L, -1) == LUA_TTABLE) {
+                lua_pushlstring(L, path + i, j - i);
+                if (lua_rawget(L, -2) != LUA_TNIL) {
+                    found = 1;
+                    break;
+                }
+                lua_pop(L, 1);
+            }
+            if (!luaL_getmetafield(L, -1, "__index"))
+                break;
+            if (lua_type(L, -1) != LUA_TTABLE)
+                break;
+        }
+        if (!found)
+            lua_pushnil(L);
+        lua_replace(L, t);
+        lua_settop(L, t);
+        if (lua_isnil(L, -1))
+            return;
+        i = j + 1;
+    }
+}
+
+/* Adds the string keys of the table at idx (and its __index tables)
+ * starting with prefix to the set at set_idx. */
+static void collect(lua_State *L, int idx, const char *prefix, size_t plen,
+                    int set_idx, int methods_only)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushvalue(L, idx);
+    for (int hops = 0; hops < 8; hops++) {
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                if (lua_type(L, -2) == LUA_TSTRING &&
+                    (!methods_only || lua_isfunction(L, -1))) {
+                    size_t kl;
+                    const char *k = lua_tolstring(L, -2, &kl);
+                    if (kl >= plen && strncmp(k, prefix, plen) == 0 &&
+                        !(k[0] == '_' && k[1] == '_')) {
+                        lua_pushvalue(L, -2);
+                        lua_pushboolean(L, 1);
+                        lua_rawset(L, set_idx);
+                    }
+                }
+                lua_pop(L, 1);
+            }
+        }
+        if (!luaL_getmetafield(L, -1, "__index"))
+            break;
+        lua_remove(L, -2);
+    }
+    lua_pop(L, 1);
+}
+
+int trl__lua_complete(trl_engine *self, const char *code, size_t cursor,
+                      trl_completion *out)
+{
+    trl__lua *e = (trl__lua *)self;
+    lua_State *L = e->L;
+    size_t start = cursor;
+    while (start > 0 && is_name_char((unsigned char)code[start - 1]))
+        start--;
+    size_t path_start = start;
+    while (path_start > 0 &&
+           (is_name_char((unsigned char)code[path_start - 1]) ||
+            code[path_start - 1] == '.' || code[path_start - 1] == ':'))
+        path_start--;
+    const char *prefix = code + start;
+    size_t plen = cursor - start;
+    out->cursor_start = start;
+    out->cursor_end = cursor;
+    out->matches = json_array();
+    if (!out->matches)
+        return TRL_ENOMEM;
+
+    lua_settop(L, 0);
+    lua_newtable(L);
+    int set = lua_gettop(L);
+    if (path_start == start) {
+        lua_pushglobaltable(L);
+        collect(L, -1, prefix, plen, set, 0);
+        lua_pop(L, 1);
+        for (int i = 0; keywords[i]; i++)
+            if (strncmp(keywords[i], prefix, plen) == 0) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, set, keywords[i]);
+            }
+    } else {
+        int method = code[start - 1] == ':';
+        resolve(L, code + path_start, start - 1 - path_start);
+        if (!lua_isnil(L, -1))
+            collect(L, -1, prefix, plen, set, method);
+        lua_pop(L, 1);
+    }
+    /* sorted, so the frontend shows a stable list */
+    lua_newtable(L);
+    int arr = lua_gettop(L);
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, set)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, arr, ++n);
+    }
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_pushvalue(L, arr);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+        lua_pop(L, 1);
+    lua_pop(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, arr, i);
+        json_array_append_new(out->matches, json_string(lua_tostring(L, -1)));
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 0);
+    return 0;
+}
+
+int trl__lua_inspect(trl_engine *self, const char *code, size_t cursor,
+                     int detail, json_t **data_out)
+{
+    (void)detail;
+    trl__lua *e = (trl__lua *)self;
+    lua_State *L = e->L;
+    size_t len = strlen(code);
+    if (cursor > len)
+        cursor = len;
+    /* the name around the cursor, or just before it (`f(` inspects f) */
+    size_t end = cursor;
+    while (end < len && is_name_char((unsigned char)code[end]))
+        end++;
+    size_t start = end;
+    while (start > 0 && (is_name_char((unsigned char)code[start - 1]) ||
+                         code[start - 1] == '.' || code[start - 1] == ':'))
+        start--;
+    if (start == end && cursor > 0) {
+        size_t p = cursor;
+        while (p > 0 && (code[p - 1] == '(' || code[p - 1] == ' '))
+            p--;
+        end = p;
+        start = p;
+        while (start > 0 && (is_name_char((unsigned char)code[start - 1]) ||
+                             code[start - 1] == '.' ||
+                             code[start - 1] == ':'))
+            start--;
+    }
+    *data_out = NULL;
+    if (start == end)
+        return 0;
+    lua_settop(L, 0);
+    resolve(L, code + start, end - start);
+    if (lua_isnil(L, -1)) {
+        lua_settop(L, 0);
+        return 0;
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(end - start), code + start);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    const char *doc = NULL;
+    for (int i = 0; docs[i].name; i++)
+        if (strcmp(docs[i].name, name) == 0)
+            doc = docs[i].doc;
+    if (doc) {
+        luaL_addstring(&b, doc);
+        luaL_addstring(&b, "\n\n");
+    }
+    luaL_addstring(&b, name);
+    luaL_addstring(&b, ": ");
+    luaL_addstring(&b, luaL_typename(L, 1));
+    luaL_addstring(&b, "\n");
+    trl__lua_repr_text(L, 1);
+    luaL_addvalue(&b);
+    luaL_pushresult(&b);
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    *data_out = trl_display_text(s, n);
+    lua_settop(L, 0);
+    return 0;
+}

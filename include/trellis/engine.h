@@ -1,0 +1,143 @@
+/* engine.h - the interface every language engine (Lua, SQL, Python) fills,
+ * and the execution context through which a running cell reaches the
+ * notebook: streams, rich display, results, errors, stdin. */
+#ifndef TRELLIS_ENGINE_H
+#define TRELLIS_ENGINE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "trellis/error.h"
+
+/* ---- execution context (owned by the kernel, borrowed by engines) ------- */
+
+typedef struct trl_exec_ctx trl_exec_ctx;
+
+typedef enum { TRL_STDOUT = 0, TRL_STDERR = 1 } trl_stream;
+
+/* Appends text to a stream. Output is buffered and flushed in chunks while
+ * the cell runs (by size and by age), and always before any other output, so
+ * the notebook sees it in order. Returns 0 or TRL_ENOMEM. */
+int trl_ctx_stream(trl_exec_ctx *ctx, trl_stream which, const char *text,
+                   size_t len);
+
+/* Publishes display_data. Steals data_new (a MIME bundle object, which must
+ * hold "text/plain") and metadata_new (may be NULL for {}). display_id, when
+ * not NULL, makes the output updatable by trl_ctx_update_display. */
+int trl_ctx_display(trl_exec_ctx *ctx, json_t *data_new, json_t *metadata_new,
+                    const char *display_id);
+
+/* Publishes update_display_data for an earlier display_id. Steals as above. */
+int trl_ctx_update_display(trl_exec_ctx *ctx, json_t *data_new,
+                           json_t *metadata_new, const char *display_id);
+
+/* Publishes the cell's execute_result (at most once per cell; later calls
+ * replace nothing and return TRL_EINVAL). Steals as above. */
+int trl_ctx_result(trl_exec_ctx *ctx, json_t *data_new, json_t *metadata_new);
+
+/* Publishes clear_output; wait != 0 clears only when new output arrives. */
+int trl_ctx_clear_output(trl_exec_ctx *ctx, int wait);
+
+/* Adds a pager payload (shown by Notebook in its pager, printed by consoles).
+ * Steals data_new. */
+int trl_ctx_page(trl_exec_ctx *ctx, json_t *data_new);
+
+/* Records the cell's failure: ename ("LuaError", "KeyboardInterrupt", ...),
+ * evalue and traceback_new (array of strings, stolen; NULL for none). The
+ * kernel publishes one error message and an error reply after the engine
+ * returns. Only the first failure of a cell is kept. */
+int trl_ctx_fail(trl_exec_ctx *ctx, const char *ename, const char *evalue,
+                 json_t *traceback_new);
+
+/* Asks the client for a line of input over the stdin channel. On success
+ * *line_out is a malloc'd string the caller frees. Fails with TRL_EINVAL
+ * ("this client does not accept input") when the request did not allow
+ * stdin, TRL_EINTR when interrupted. */
+int trl_ctx_input(trl_exec_ctx *ctx, const char *prompt, int password,
+                  char **line_out, trl_error *err);
+
+/* The execution count of the running cell (what `In [N]` shows). */
+int trl_ctx_execution_count(const trl_exec_ctx *ctx);
+
+/* Non-zero once the user has asked to interrupt the running cell. Long C
+ * loops poll this. */
+int trl_ctx_interrupted(const trl_exec_ctx *ctx);
+
+/* ---- engines ------------------------------------------------------------- */
+
+typedef struct trl_engine trl_engine;
+
+typedef enum {
+    TRL_CODE_COMPLETE,
+    TRL_CODE_INCOMPLETE,
+    TRL_CODE_INVALID,
+    TRL_CODE_UNKNOWN
+} trl_code_status;
+
+/* What complete() returns. Offsets are byte offsets into the code. */
+typedef struct trl_completion {
+    json_t *matches;      /* array of strings, owned by the struct */
+    size_t cursor_start;  /* bytes: start of the text the matches replace */
+    size_t cursor_end;    /* bytes: end of it */
+} trl_completion;
+
+/* language_info of kernel_info_reply. */
+typedef struct trl_language_info {
+    const char *name;
+    const char *version;
+    const char *mimetype;
+    const char *file_extension;
+    const char *pygments_lexer;
+    const char *codemirror_mode;
+} trl_language_info;
+
+typedef struct trl_engine_ops {
+    const char *name;                /* "lua"; also its cell magic, %%lua */
+    const trl_language_info *info;
+
+    /* Runs code. Output goes through ctx; a failure is recorded with
+     * trl_ctx_fail. Returns 0, or a negative code after trl_ctx_fail. */
+    int (*execute)(trl_engine *self, const char *code, trl_exec_ctx *ctx);
+
+    /* Evaluates one expression for user_expressions: on success *data_out is
+     * a new MIME bundle. Must not publish anything. */
+    int (*evaluate)(trl_engine *self, const char *expr, json_t **data_out,
+                    trl_error *err);
+
+    /* Completion at byte offset cursor. Fills out (matches may be empty). */
+    int (*complete)(trl_engine *self, const char *code, size_t cursor,
+                    trl_completion *out);
+
+    /* Inspection at byte offset cursor: *data_out a new MIME bundle, or NULL
+     * when nothing was found. */
+    int (*inspect)(trl_engine *self, const char *code, size_t cursor,
+                   int detail_level, json_t **data_out);
+
+    /* Whether code is ready to run; indent (for incomplete) written to a
+     * buffer of indent_size bytes. */
+    trl_code_status (*is_complete)(trl_engine *self, const char *code,
+                                   char *indent, size_t indent_size);
+
+    /* Asks the running execute to stop soon. Called from a signal handler
+     * on the engine's thread: must be async-signal-safe. */
+    void (*interrupt)(trl_engine *self);
+
+    /* Frees the engine and everything it owns. */
+    void (*destroy)(trl_engine *self);
+} trl_engine_ops;
+
+/* Every engine struct begins with this. */
+struct trl_engine {
+    const trl_engine_ops *ops; /* read-only */
+};
+
+/* Settings common to engines. */
+typedef struct trl_engine_config {
+    size_t memory_limit;       /* bytes; 0 = no limit */
+} trl_engine_config;
+
+/* Creates the Lua engine. Returns NULL and fills err on failure. The caller
+ * owns the engine and frees it with engine->ops->destroy(engine). */
+trl_engine *trl_lua_engine_new(const trl_engine_config *config, trl_error *err);
+
+#endif

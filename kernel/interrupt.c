@@ -1,0 +1,52 @@
+/* interrupt.c - SIGINT and interrupt_request both end here: one flag, and
+ * the running engine told to stop. */
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "kernel/kernel_int.h"
+
+static volatile sig_atomic_t pending;
+/* The engine running on the main thread, if any. The handler runs on the
+ * main thread (other threads block SIGINT), so it sees a coherent value. */
+static trl_engine *volatile armed;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    pending = 1;
+    trl_engine *e = armed;
+    if (e && e->ops->interrupt)
+        e->ops->interrupt(e);
+}
+
+int trl__interrupt_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: a blocking zmq call returns EINTR so the stdin wait
+     * notices the interrupt. */
+    return sigaction(SIGINT, &sa, NULL) == 0 ? 0 : TRL_EIO;
+}
+
+void trl__interrupt_arm(trl_engine *e)
+{
+    armed = e;
+}
+
+void trl__interrupt_disarm(void)
+{
+    armed = NULL;
+}
+
+int trl__interrupt_pending(void)
+{
+    return pending != 0;
+}
+
+void trl__interrupt_clear(void)
+{
+    pending = 0;
+}

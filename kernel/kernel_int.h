@@ -1,0 +1,145 @@
+/* kernel_int.h - private: the kernel's state, threads and the helpers the
+ * channel files share. Which thread owns which socket is written beside it;
+ * a ZeroMQ socket is only ever touched by its owner. */
+#ifndef TRELLIS_KERNEL_INT_H
+#define TRELLIS_KERNEL_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "kernel/connection.h"
+#include "kernel/history.h"
+#include "kernel/wire.h"
+#include "trellis/engine.h"
+#include "trellis/kernel.h"
+
+#define TRL__IOPUB_ENDPOINT "inproc://trellis-iopub"
+#define TRL__WAKE_ENDPOINT "inproc://trellis-wake"
+
+/* First frame of what threads hand the iopub thread over inproc. */
+#define TRL__IOPUB_FORWARD 'M' /* then the encoded message, sent as is */
+#define TRL__IOPUB_STREAM 'S'  /* then name, parent header JSON, text */
+#define TRL__IOPUB_QUIT 'Q'    /* flush everything and stop */
+
+#define TRL__MAX_ENGINES 4
+
+typedef struct trl__kernel {
+    void *zctx;
+    trl__connection conn;
+    trl__signer signer;   /* read-only after start, replay set locked */
+    char session[37];
+    pthread_t main_thread;
+
+    /* main thread */
+    void *shell;          /* ROUTER */
+    void *stdin_sock;     /* ROUTER */
+    void *iopub_in;       /* PUSH to the iopub thread */
+    void *wake;           /* PULL: the control thread wakes us to exit */
+
+    /* created by the main thread, then owned by the thread named */
+    void *iopub;          /* iopub thread: XPUB */
+    void *iopub_pull;     /* iopub thread: PULL from everyone */
+    void *hb;             /* heartbeat thread: ROUTER echo */
+    void *control;        /* control thread: ROUTER */
+    void *control_iopub;  /* control thread: PUSH to the iopub thread */
+    void *control_wake;   /* control thread: PUSH to main's wake */
+
+    pthread_t iopub_tid, hb_tid, control_tid;
+    int iopub_started, hb_started, control_started;
+
+    atomic_int shutting_down;  /* set once a shutdown_request is answered */
+    atomic_int executing;      /* main thread is inside an engine */
+
+    /* main thread only */
+    int execution_count;
+    int abort_pending;         /* a cell failed with stop_on_error */
+    trl__history *history;     /* may be NULL: history disabled */
+    trl_engine *engines[TRL__MAX_ENGINES];
+    size_t n_engines;          /* engines[0] is the default */
+    size_t max_message;        /* bytes; larger messages are dropped */
+} trl__kernel;
+
+/* ---- sockets ------------------------------------------------------------- */
+
+/* Receives every part of one multipart message. Returns 0, TRL_EINTR when a
+ * signal interrupted the wait, or TRL_EIO (ETERM: context shut down). */
+int trl__recv_frames(void *sock, trl__frames *out);
+
+/* Encodes, signs and sends m on sock. */
+int trl__send_msg(trl__kernel *k, void *sock, const trl__msg *m);
+
+/* Sends a message of msg_type to the iopub thread through push (the calling
+ * thread's PUSH socket), parented by parent (NULL: empty parent header).
+ * Steals content_new. */
+int trl__publish(trl__kernel *k, void *push, const trl__msg *parent,
+                 const char *msg_type, json_t *content_new);
+
+/* Publishes status busy/idle/starting. */
+int trl__publish_status(trl__kernel *k, void *push, const trl__msg *parent,
+                        const char *state);
+
+/* Sends a reply of msg_type with content_new (stolen) to parent's sender on
+ * sock. */
+int trl__reply(trl__kernel *k, void *sock, const trl__msg *parent,
+               const char *msg_type, json_t *content_new);
+
+/* Logs one line on stderr, prefixed "[trellis] ". */
+void trl__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- threads -------------------------------------------------------------- */
+
+void *trl__iopub_main(void *kernel);
+void *trl__heartbeat_main(void *kernel);
+void *trl__control_main(void *kernel);
+
+/* ---- requests ------------------------------------------------------------- */
+
+/* Handles one decoded request that arrived on sock (shell or control), with
+ * busy/idle around it published through push. */
+void trl__dispatch(trl__kernel *k, void *sock, void *push, trl__msg *req);
+
+/* kernel_info_reply content. */
+json_t *trl__kernel_info(trl__kernel *k);
+
+/* Asks for a shutdown: the main loop exits after the current request. */
+void trl__request_shutdown(trl__kernel *k);
+
+/* ---- stdin ---------------------------------------------------------------- */
+
+/* Sends input_request for parent and waits for the matching input_reply.
+ * *line_out is malloc'd. TRL_EINTR when interrupted. Main thread only. */
+int trl__stdin_request(trl__kernel *k, const trl__msg *parent,
+                       const char *prompt, int password, char **line_out,
+                       trl_error *err);
+
+/* ---- interrupt ------------------------------------------------------------ */
+
+/* Installs the SIGINT handler. The handler sets the pending flag and calls
+ * the armed engine's interrupt(). */
+int trl__interrupt_install(void);
+void trl__interrupt_arm(trl_engine *e);
+void trl__interrupt_disarm(void);
+int trl__interrupt_pending(void);
+void trl__interrupt_clear(void);
+
+/* ---- execution context ---------------------------------------------------- */
+
+struct trl_exec_ctx {
+    trl__kernel *k;
+    const trl__msg *parent;
+    int silent;
+    int allow_stdin;
+    int execution_count;
+    int abort_pending;         /* a cell failed with stop_on_error */
+    json_t *payload;          /* array of payload dicts */
+    char *result_text;        /* text/plain of execute_result, for history */
+    int has_result;
+    int failed;
+    char *ename, *evalue;
+    json_t *traceback;
+};
+
+void trl__ctx_init(trl_exec_ctx *ctx, trl__kernel *k, const trl__msg *parent);
+void trl__ctx_release(trl_exec_ctx *ctx);
+
+#endif
