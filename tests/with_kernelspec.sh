@@ -15,4 +15,15 @@ export JUPYTER_CONFIG_DIR="$tmp/config"
 export IPYTHONDIR="$tmp/ipython"
 export TRELLIS_HISTORY="$tmp/history.sqlite"
 export TRELLIS_TEST_TMP="$tmp"
-"$@"
+# Sanitizer reports from kernel processes (which the clients do not watch)
+# land in files; any report fails the test.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=$tmp/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=$tmp/sanitizer"
+status=0
+"$@" || status=$?
+if ls "$tmp"/sanitizer.* >/dev/null 2>&1; then
+    echo "sanitizer reports from kernel processes:" >&2
+    cat "$tmp"/sanitizer.* >&2
+    [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"
