@@ -10,6 +10,7 @@
 
 #include "kernel/kernel_int.h"
 #include "trellis/display.h"
+#include "trellis/magic.h"
 #include "trellis/version.h"
 
 typedef struct request {
@@ -229,11 +230,17 @@ static void on_execute(request *r)
             trl_ctx_stream(&ctx, TRL_STDOUT, "\n", 1);
         }
     } else {
-        atomic_store(&k->executing, 1);
-        trl__interrupt_arm(e);
-        e->ops->execute(e, body, &ctx);
-        trl__interrupt_disarm();
-        atomic_store(&k->executing, 0);
+        body += trl__run_line_magics(k, e, body, &ctx);
+        int blank = 1;
+        for (const char *p = body; *p && blank; p++)
+            blank = isspace((unsigned char)*p);
+        if (!ctx.failed && !blank) {
+            atomic_store(&k->executing, 1);
+            trl__interrupt_arm(e);
+            e->ops->execute(e, body, &ctx);
+            trl__interrupt_disarm();
+            atomic_store(&k->executing, 0);
+        }
     }
 
     json_t *reply;
@@ -298,6 +305,32 @@ static size_t cursor_bytes(request *r, const char *code)
     return cp_to_byte(code, v < 0 ? 0 : (long)v);
 }
 
+/* `%na` at the start of a line completes magic names. */
+static int complete_magic(const char *code, size_t cur, trl_completion *c)
+{
+    size_t start = cur;
+    while (start > 0 && (isalnum((unsigned char)code[start - 1]) ||
+                         code[start - 1] == '_'))
+        start--;
+    if (start == 0 || code[start - 1] != '%')
+        return 0;
+    size_t pct = start - 1;
+    if (pct > 0 && code[pct - 1] != '\n')
+        return 0;
+    c->matches = json_array();
+    c->cursor_start = pct;
+    c->cursor_end = cur;
+    size_t n;
+    const trl_magic *const *all = trl_magic_all(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(all[i]->name, code + start, cur - start) == 0) {
+            char m[80];
+            snprintf(m, sizeof m, "%%%s", all[i]->name);
+            json_array_append_new(c->matches, json_string(m));
+        }
+    return 1;
+}
+
 static void on_complete(request *r)
 {
     const char *code = json_string_value(content_get(r, "code"));
@@ -309,7 +342,9 @@ static void on_complete(request *r)
     trl_engine *e = pick_engine(r->k, code, &body, magic, sizeof magic);
     trl_completion c = {0};
     size_t off = (size_t)(body - code);
-    if (e && cur >= off)
+    if (complete_magic(code, cur, &c))
+        off = 0;
+    else if (e && cur >= off)
         e->ops->complete(e, body, cur - off, &c);
     if (!c.matches) {
         c.matches = json_array();
@@ -353,6 +388,7 @@ static void on_is_complete(request *r)
     char magic[64], indent[64] = "";
     trl_engine *e = pick_engine(r->k, code, &body, magic, sizeof magic);
     trl_code_status st = TRL_CODE_UNKNOWN;
+    body += trl_magic_leading(body);
     if (!e)
         st = TRL_CODE_INVALID;
     else if (e->ops->is_complete)

@@ -139,6 +139,12 @@ struct trl_exec_ctx {
     json_t *traceback;
 };
 
+/* Runs the `%name args` lines code starts with (in engine e's context) and
+ * returns how many bytes of code they took. Stops at the first failure,
+ * which is recorded in ctx. */
+size_t trl__run_line_magics(trl__kernel *k, trl_engine *e, const char *code,
+                            trl_exec_ctx *ctx);
+
 void trl__ctx_init(trl_exec_ctx *ctx, trl__kernel *k, const trl__msg *parent);
 void trl__ctx_release(trl_exec_ctx *ctx);
 

@@ -433,10 +433,102 @@ static void lua_destroy(trl_engine *self)
     free(e);
 }
 
+/* ---- user names ------------------------------------------------------------ */
+
+static const char builtins_key = 'B';
+
+/* Remembers the globals as they are before any cell runs: what %who hides
+ * and what %reset restores. */
+static void snapshot_builtins(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -5);
+    }
+    lua_pop(L, 1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &builtins_key);
+}
+
+/* Pushes the array of global names that differ from the snapshot. */
+static void user_names(lua_State *L)
+{
+    lua_newtable(L);
+    int out = lua_gettop(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &builtins_key);
+    int base = lua_gettop(L);
+    lua_Integer n = 0;
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        lua_rawget(L, base);
+        int same = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (!same && lua_type(L, -1) == LUA_TSTRING &&
+            strcmp(lua_tostring(L, -1), "_") != 0) {
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, out, ++n);
+        }
+    }
+    lua_pop(L, 2);
+}
+
+static json_t *lua_variables(trl_engine *self)
+{
+    lua_State *L = ((trl__lua *)self)->L;
+    lua_settop(L, 0);
+    user_names(L);
+    json_t *vars = json_object();
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        lua_getglobal(L, lua_tostring(L, 2));
+        const char *type = luaL_typename(L, -1);
+        if (luaL_getmetafield(L, -1, "__name") == LUA_TSTRING)
+            type = lua_tostring(L, -1);
+        json_object_set_new(vars, lua_tostring(L, 2), json_string(type));
+        lua_settop(L, 1);
+    }
+    lua_settop(L, 0);
+    return vars;
+}
+
+static void lua_reset(trl_engine *self)
+{
+    lua_State *L = ((trl__lua *)self)->L;
+    lua_settop(L, 0);
+    user_names(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &builtins_key);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, 1, i);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, 2);  /* the built-in value, or nil */
+        lua_setglobal(L, lua_tostring(L, -2));
+        lua_pop(L, 1);
+    }
+    lua_pushnil(L);
+    lua_setglobal(L, "_");
+    lua_settop(L, 0);
+    lua_gc(L, LUA_GCCOLLECT);
+}
+
 static const trl_engine_ops lua_ops = {
-    "lua",          &lua_info,        lua_execute,      lua_evaluate,
-    trl__lua_complete, trl__lua_inspect, lua_is_complete, lua_interrupt,
-    lua_destroy};
+    .name = "lua",
+    .info = &lua_info,
+    .execute = lua_execute,
+    .evaluate = lua_evaluate,
+    .complete = trl__lua_complete,
+    .inspect = trl__lua_inspect,
+    .is_complete = lua_is_complete,
+    .variables = lua_variables,
+    .reset = lua_reset,
+    .interrupt = lua_interrupt,
+    .destroy = lua_destroy};
 
 static int panic(lua_State *L)
 {
@@ -464,6 +556,7 @@ trl_engine *trl_lua_engine_new(const trl_engine_config *config,
     lua_rawsetp(e->L, LUA_REGISTRYINDEX, &engine_key);
     luaL_openlibs(e->L);
     trl__lua_open_kernel_lib(e->L);
+    snapshot_builtins(e->L);
     /* The limit starts after the standard library is loaded. */
     e->mem_limit = config && config->memory_limit ? config->memory_limit
                                                   : default_limit();

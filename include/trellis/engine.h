@@ -118,6 +118,13 @@ typedef struct trl_engine_ops {
     trl_code_status (*is_complete)(trl_engine *self, const char *code,
                                    char *indent, size_t indent_size);
 
+    /* A new object {name: type} of the names the user defined (not the
+     * built-ins), for %who. May be NULL in engines without names. */
+    json_t *(*variables)(trl_engine *self);
+
+    /* Forgets every name the user defined (%reset). May be NULL. */
+    void (*reset)(trl_engine *self);
+
     /* Asks the running execute to stop soon. Called from a signal handler
      * on the engine's thread: must be async-signal-safe. */
     void (*interrupt)(trl_engine *self);

@@ -1,0 +1,44 @@
+/* magic.c - the table of line magics and the splitting of a cell's
+ * leading magic lines from its code. */
+#include <string.h>
+
+#include "trellis/magic.h"
+
+extern const trl_magic trl__magic_lsmagic, trl__magic_who, trl__magic_reset,
+    trl__magic_history;
+
+/* Sorted by name: %lsmagic prints them in this order. */
+static const trl_magic *const magics[] = {
+    &trl__magic_history, &trl__magic_lsmagic, &trl__magic_reset,
+    &trl__magic_who};
+
+const trl_magic *const *trl_magic_all(size_t *n)
+{
+    *n = sizeof magics / sizeof magics[0];
+    return magics;
+}
+
+const trl_magic *trl_magic_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+        if (strcmp(magics[i]->name, name) == 0)
+            return magics[i];
+    return NULL;
+}
+
+size_t trl_magic_leading(const char *code)
+{
+    const char *p = code;
+    for (;;) {
+        const char *q = p;
+        while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+            q++;
+        /* `%%` starts a cell magic, which the kernel handles itself */
+        if (q[0] != '%' || q[1] == '%')
+            return (size_t)(p - code);
+        const char *eol = strchr(q, '\n');
+        p = eol ? eol + 1 : q + strlen(q);
+        if (!eol)
+            return (size_t)(p - code);
+    }
+}

@@ -1,0 +1,53 @@
+/* who.c - %who: the names (and types) the user has defined. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trellis/magic.h"
+
+static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
+{
+    (void)args;
+    trl_engine *e = trl_magic_engine(env);
+    json_t *vars = e->ops->variables ? e->ops->variables(e) : NULL;
+    if (!vars || json_object_size(vars) == 0) {
+        const char *none = "Interactive namespace is empty.\n";
+        trl_ctx_stream(ctx, TRL_STDOUT, none, strlen(none));
+        json_decref(vars);
+        return 0;
+    }
+    /* Sorted, as IPython's %who */
+    size_t n = json_object_size(vars), i = 0;
+    const char **names = malloc(n * sizeof *names);
+    if (!names) {
+        json_decref(vars);
+        trl_ctx_fail(ctx, "MemoryError", "out of memory", NULL);
+        return TRL_ENOMEM;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(vars, key, v) names[i++] = key;
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && strcmp(names[b - 1], names[b]) > 0; b--) {
+            const char *t = names[b];
+            names[b] = names[b - 1];
+            names[b - 1] = t;
+        }
+    char line[512];
+    int len = snprintf(line, sizeof line, "%-24s %s\n", "Variable", "Type");
+    trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)len);
+    len = snprintf(line, sizeof line, "%-24s %s\n", "--------", "----");
+    trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)len);
+    for (i = 0; i < n; i++) {
+        len = snprintf(line, sizeof line, "%-24s %s\n", names[i],
+                       json_string_value(json_object_get(vars, names[i])));
+        trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)len);
+    }
+    free(names);
+    json_decref(vars);
+    return 0;
+}
+
+const trl_magic trl__magic_who = {
+    "who", "%who", "list the names defined in this session, with types",
+    run};
