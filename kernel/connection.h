@@ -14,7 +14,7 @@ typedef enum {
 } trl__channel;
 
 typedef struct trl__connection {
-    char transport[8];         /* "tcp" or "ipc" */
+    char transport[64];        /* "tcp" or "ipc" */
     char ip[256];              /* address (tcp) or path prefix (ipc) */
     int ports[TRL__CH_COUNT];  /* indexed by trl__channel */
     char *key;                 /* owned; "" means unsigned */

@@ -9,12 +9,66 @@
 #include "kernel/kernel_int.h"
 #include "trellis/display.h"
 
-void trl__ctx_init(trl_exec_ctx *ctx, trl__kernel *k, const trl__msg *parent)
+static int kernel_publish(void *ud, const char *msg_type, json_t *content_new)
+{
+    trl_exec_ctx *ctx = ud;
+    return trl__publish(ctx->k, ctx->k->iopub_in, ctx->parent, msg_type,
+                        content_new);
+}
+
+static int send_part(void *sock, const void *data, size_t len, int flags)
+{
+    /* a signal between parts must not cut a multipart message in two */
+    while (zmq_send(sock, data, len, flags) < 0)
+        if (errno != EINTR)
+            return TRL_EIO;
+    return 0;
+}
+
+static int kernel_stream(void *ud, trl_stream which, const char *text,
+                         size_t len)
+{
+    trl_exec_ctx *ctx = ud;
+    char *parent = json_dumps(ctx->parent->header, JSON_COMPACT);
+    if (!parent)
+        return TRL_ENOMEM;
+    /* The iopub thread coalesces these and flushes them on a timer, so a
+     * cell that prints and then computes shows its output at once. */
+    const char *name = which == TRL_STDERR ? "stderr" : "stdout";
+    char tag = TRL__IOPUB_STREAM;
+    void *s = ctx->k->iopub_in;
+    int rc = send_part(s, &tag, 1, ZMQ_SNDMORE);
+    if (!rc)
+        rc = send_part(s, name, 6, ZMQ_SNDMORE);
+    if (!rc)
+        rc = send_part(s, parent, strlen(parent), ZMQ_SNDMORE);
+    if (!rc)
+        rc = send_part(s, text, len, 0);
+    free(parent);
+    return rc;
+}
+
+static int kernel_input(void *ud, const char *prompt, int password,
+                        char **line_out, trl_error *err)
+{
+    trl_exec_ctx *ctx = ud;
+    return ctx->sink.input(ctx->sink.ud, prompt, password, line_out, err);
+}
+
+void trl__ctx_init_sink(trl_exec_ctx *ctx, const trl__ctx_sink *sink)
 {
     memset(ctx, 0, sizeof *ctx);
+    ctx->sink = *sink;
+    ctx->payload = json_array();
+}
+
+void trl__ctx_init(trl_exec_ctx *ctx, trl__kernel *k, const trl__msg *parent)
+{
+    trl__ctx_sink sink = {kernel_publish, kernel_stream, kernel_input, NULL};
+    trl__ctx_init_sink(ctx, &sink);
+    ctx->sink.ud = ctx;
     ctx->k = k;
     ctx->parent = parent;
-    ctx->payload = json_array();
 }
 
 void trl__ctx_release(trl_exec_ctx *ctx)
@@ -34,23 +88,10 @@ int trl_ctx_stream(trl_exec_ctx *ctx, trl_stream which, const char *text,
         return 0;
     size_t clean_len;
     char *clean = trl_utf8_sanitize(text, len, &clean_len);
-    char *parent = json_dumps(ctx->parent->header, JSON_COMPACT);
-    int rc = TRL_ENOMEM;
-    if (clean && parent) {
-        /* The iopub thread coalesces these and flushes them on a timer, so
-         * a cell that prints and then computes shows its output at once. */
-        const char *name = which == TRL_STDERR ? "stderr" : "stdout";
-        char tag = TRL__IOPUB_STREAM;
-        rc = 0;
-        if (zmq_send(ctx->k->iopub_in, &tag, 1, ZMQ_SNDMORE) < 0 ||
-            zmq_send(ctx->k->iopub_in, name, 6, ZMQ_SNDMORE) < 0 ||
-            zmq_send(ctx->k->iopub_in, parent, strlen(parent),
-                     ZMQ_SNDMORE) < 0 ||
-            zmq_send(ctx->k->iopub_in, clean, clean_len, 0) < 0)
-            rc = TRL_EIO;
-    }
+    if (!clean)
+        return TRL_ENOMEM;
+    int rc = ctx->sink.stream(ctx->sink.ud, which, clean, clean_len);
     free(clean);
-    free(parent);
     return rc;
 }
 
@@ -79,8 +120,7 @@ static int publish_bundle(trl_exec_ctx *ctx, const char *msg_type,
     if (with_count)
         json_object_set_new(content, "execution_count",
                             json_integer(ctx->execution_count));
-    return trl__publish(ctx->k, ctx->k->iopub_in, ctx->parent, msg_type,
-                        content);
+    return ctx->sink.publish(ctx->sink.ud, msg_type, content);
 }
 
 int trl_ctx_display(trl_exec_ctx *ctx, json_t *data_new, json_t *metadata_new,
@@ -122,8 +162,8 @@ int trl_ctx_clear_output(trl_exec_ctx *ctx, int wait)
 {
     if (ctx->silent)
         return 0;
-    return trl__publish(ctx->k, ctx->k->iopub_in, ctx->parent,
-                        "clear_output", json_pack("{s:b}", "wait", wait));
+    return ctx->sink.publish(ctx->sink.ud, "clear_output",
+                             json_pack("{s:b}", "wait", wait));
 }
 
 int trl_ctx_page(trl_exec_ctx *ctx, json_t *data_new)
@@ -155,8 +195,7 @@ int trl_ctx_input(trl_exec_ctx *ctx, const char *prompt, int password,
         return trl_error_set(err, TRL_EINVAL,
                              "this client does not accept input (the "
                              "request said allow_stdin=false)");
-    return trl__stdin_request(ctx->k, ctx->parent, prompt, password,
-                              line_out, err);
+    return ctx->sink.input(ctx->sink.ud, prompt, password, line_out, err);
 }
 
 int trl_ctx_execution_count(const trl_exec_ctx *ctx)

@@ -124,9 +124,21 @@ void trl__interrupt_clear(void);
 
 /* ---- execution context ---------------------------------------------------- */
 
+/* Where a context's output goes: the kernel's sockets in the kernel, a
+ * recorder in tests (engines are tested without any socket). */
+typedef struct trl__ctx_sink {
+    /* publish steals content_new */
+    int (*publish)(void *ud, const char *msg_type, json_t *content_new);
+    int (*stream)(void *ud, trl_stream which, const char *text, size_t len);
+    int (*input)(void *ud, const char *prompt, int password, char **line_out,
+                 trl_error *err);
+    void *ud;
+} trl__ctx_sink;
+
 struct trl_exec_ctx {
-    trl__kernel *k;
-    const trl__msg *parent;
+    trl__ctx_sink sink;
+    trl__kernel *k;           /* NULL outside the kernel */
+    const trl__msg *parent;   /* the execute_request, NULL in tests */
     int silent;
     int allow_stdin;
     int execution_count;
@@ -145,7 +157,10 @@ struct trl_exec_ctx {
 size_t trl__run_line_magics(trl__kernel *k, trl_engine *e, const char *code,
                             trl_exec_ctx *ctx);
 
+/* A context whose output goes to the kernel's iopub, parented by parent. */
 void trl__ctx_init(trl_exec_ctx *ctx, trl__kernel *k, const trl__msg *parent);
+/* A context whose output goes to sink. */
+void trl__ctx_init_sink(trl_exec_ctx *ctx, const trl__ctx_sink *sink);
 void trl__ctx_release(trl_exec_ctx *ctx);
 
 #endif

@@ -10,6 +10,8 @@ static const unsigned char zero[32];
 int trl__replay_init(trl__replay *r, size_t max_entries)
 {
     memset(r, 0, sizeof *r);
+    if (max_entries == 0)
+        return TRL_EINVAL;
     size_t cap = 16;
     while (cap < max_entries * 2)  /* load factor <= 1/2 */
         cap <<= 1;

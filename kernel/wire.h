@@ -103,7 +103,7 @@ int trl__wire_encode(const trl__msg *m, const trl__signer *s,
 /* ---- headers ------------------------------------------------------------- */
 
 /* Writes the current UTC time as ISO 8601 with exactly six fractional
- * digits and a Z: "2026-11-26T23:24:59.000123Z" (28 bytes + NUL). */
+ * digits and a Z: "2026-11-26T23:24:59.000123Z" (27 bytes + NUL). */
 void trl__iso_now(char out[32]);
 
 /* Writes a fresh random UUID, lowercase with dashes (36 bytes + NUL). */

@@ -1,6 +1,7 @@
 /* lua_io.c - the kernel's Lua library: print and io.* go to the notebook's
  * streams, display() and clear_output() make rich output, io.read() and
  * input() ask the notebook for a line. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,11 +164,16 @@ static json_t *bundle_for(lua_State *L, int vi, int mi)
 static int l_handle_update(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    lua_settop(L, 3);
     lua_getfield(L, 1, "display_id");
-    const char *id = lua_tostring(L, -1);
-    trl_exec_ctx *ctx = ctx_of(L);
-    if (!id)
+    char id[64];
+    snprintf(id, sizeof id, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1)
+                                                       : "");
+    lua_pop(L, 1);
+    if (!id[0])
         return luaL_error(L, "update: not a display handle");
+    trl_exec_ctx *ctx = ctx_of(L);
     if (ctx)
         trl_ctx_update_display(ctx, bundle_for(L, 2, 3), NULL, id);
     return 0;
