@@ -134,7 +134,24 @@ int trl__lua_complete(trl_engine *self, const char *code, size_t cursor,
     lua_settop(L, 0);
     lua_newtable(L);
     int set = lua_gettop(L);
-    if (path_start == start) {
+    /* t["ke -> the string keys of t (any key text, not only names) */
+    size_t q = cursor;
+    while (q > 0 && code[q - 1] != '"' && code[q - 1] != '\'' &&
+           code[q - 1] != '\n' && code[q - 1] != '[')
+        q--;
+    if (q >= 2 && (code[q - 1] == '"' || code[q - 1] == '\'') &&
+        code[q - 2] == '[') {
+        size_t tend = q - 2, tstart = tend;
+        while (tstart > 0 && (is_name_char((unsigned char)code[tstart - 1]) ||
+                              code[tstart - 1] == '.' ||
+                              code[tstart - 1] == ':'))
+            tstart--;
+        out->cursor_start = q;
+        resolve(L, code + tstart, tend - tstart);
+        if (lua_istable(L, -1))
+            collect(L, -1, code + q, cursor - q, set, 0);
+        lua_pop(L, 1);
+    } else if (path_start == start) {
         lua_pushglobaltable(L);
         collect(L, -1, prefix, plen, set, 0);
         lua_pop(L, 1);

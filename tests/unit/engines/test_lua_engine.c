@@ -344,6 +344,13 @@ static void test_completion(void **state)
     f->e->ops->complete(f->e, code, strlen(code), &c);
     assert_true(has_match(&c, "while"));
     json_decref(c.matches);
+    memset(&c, 0, sizeof c);
+    run(f, "tbl['two words'] = 1", 0);
+    code = "tbl[\"tw";
+    f->e->ops->complete(f->e, code, strlen(code), &c);
+    assert_true(has_match(&c, "two words"));
+    assert_int_equal(c.cursor_start, strlen("tbl[\""));
+    json_decref(c.matches);
 }
 
 static void test_inspect(void **state)
