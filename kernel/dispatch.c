@@ -263,10 +263,13 @@ static void on_execute(request *r)
                           json_is_object(ue) && e ? user_expressions(e, ue)
                                                   : json_object());
     }
-    if (store && k->history &&
-        trl__history_store(k->history, ctx.execution_count, code,
-                           ctx.result_text) != 0)
-        trl__log("history: cannot store cell %d", ctx.execution_count);
+    if (store && k->history) {
+        /* Written after idle (see trl__dispatch): a SQLite write, and now
+         * and then its checkpoint, must not delay the reply. */
+        k->pending_line = ctx.execution_count;
+        k->pending_source = strdup(code);
+        k->pending_output = ctx.result_text ? strdup(ctx.result_text) : NULL;
+    }
     trl__reply(k, r->sock, r->msg, "execute_reply", reply);
     k->abort_pending = ctx.failed && stop_on_error;
     trl__ctx_release(&ctx);
@@ -500,6 +503,14 @@ void trl__dispatch(trl__kernel *k, void *sock, void *push, trl__msg *msg)
                  sock == k->shell ? "shell" : "control", type);
     /* idle after the reply: wait_for_ready and nbclient key on it */
     trl__publish_status(k, push, msg, "idle");
+    if (sock == k->shell && k->pending_source) {
+        if (trl__history_store(k->history, k->pending_line,
+                               k->pending_source, k->pending_output) != 0)
+            trl__log("history: cannot store cell %d", k->pending_line);
+        free(k->pending_source);
+        free(k->pending_output);
+        k->pending_source = k->pending_output = NULL;
+    }
     if (sock == k->shell && k->abort_pending) {
         k->abort_pending = 0;
         abort_queued(k);

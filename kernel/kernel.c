@@ -263,6 +263,8 @@ fail_sockets:
     }
     zmq_ctx_term(k->zctx);
 fail_ctx:
+    free(k->pending_source);
+    free(k->pending_output);
     trl__history_close(k->history);
     for (size_t i = 0; i < k->n_engines; i++)
         k->engines[i]->ops->destroy(k->engines[i]);

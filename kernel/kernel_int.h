@@ -53,6 +53,9 @@ typedef struct trl__kernel {
     /* main thread only */
     int execution_count;
     int abort_pending;         /* a cell failed with stop_on_error */
+    int pending_line;          /* history row to write after idle */
+    char *pending_source;      /* owned; NULL when nothing is pending */
+    char *pending_output;      /* owned; may be NULL */
     trl__history *history;     /* may be NULL: history disabled */
     trl_engine *engines[TRL__MAX_ENGINES];
     size_t n_engines;          /* engines[0] is the default */
@@ -143,6 +146,9 @@ struct trl_exec_ctx {
     int allow_stdin;
     int execution_count;
     int abort_pending;         /* a cell failed with stop_on_error */
+    int pending_line;          /* history row to write after idle */
+    char *pending_source;      /* owned; NULL when nothing is pending */
+    char *pending_output;      /* owned; may be NULL */
     json_t *payload;          /* array of payload dicts */
     char *result_text;        /* text/plain of execute_result, for history */
     int has_result;

@@ -5,24 +5,37 @@
 
 #include "kernel/wire.h"
 
-static const unsigned char zero[32];
+/* Keys are a digest folded to 64 bits: an HMAC is uniformly distributed,
+ * so two different messages share a key with odds of 2^-64 per pair, and
+ * the table stays small (it grows with the traffic, not at start). */
+#define FIRST_CAP 1024
+
+static uint64_t key_of(const unsigned char d[32])
+{
+    uint64_t k = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t part;
+        memcpy(&part, d + 8 * i, sizeof part);
+        k ^= part;
+    }
+    return k ? k : 1;  /* 0 marks an empty slot */
+}
 
 int trl__replay_init(trl__replay *r, size_t max_entries)
 {
     memset(r, 0, sizeof *r);
     if (max_entries == 0)
         return TRL_EINVAL;
-    size_t cap = 16;
-    while (cap < max_entries * 2)  /* load factor <= 1/2 */
-        cap <<= 1;
-    r->slots = calloc(cap, 32);
-    r->order = calloc(max_entries, 32);
+    r->cap = FIRST_CAP;
+    r->slots = calloc(r->cap, sizeof *r->slots);
+    /* calloc'd pages are only touched as the ring fills */
+    r->order = calloc(max_entries, sizeof *r->order);
     if (!r->slots || !r->order) {
         free(r->slots);
         free(r->order);
+        memset(r, 0, sizeof *r);
         return TRL_ENOMEM;
     }
-    r->cap = cap;
     r->max = max_entries;
     pthread_mutex_init(&r->lock, NULL);
     return 0;
@@ -38,50 +51,59 @@ void trl__replay_destroy(trl__replay *r)
     memset(r, 0, sizeof *r);
 }
 
-static size_t slot_of(const trl__replay *r, const unsigned char d[32])
+static int lookup(const trl__replay *r, uint64_t k)
 {
-    size_t h;
-    memcpy(&h, d, sizeof h);  /* an HMAC is already uniformly distributed */
-    return h & (r->cap - 1);
-}
-
-static int lookup(const trl__replay *r, const unsigned char d[32])
-{
-    for (size_t i = slot_of(r, d);; i = (i + 1) & (r->cap - 1)) {
-        if (memcmp(r->slots[i], zero, 32) == 0)
+    for (size_t i = k & (r->cap - 1);; i = (i + 1) & (r->cap - 1)) {
+        if (r->slots[i] == 0)
             return 0;
-        if (memcmp(r->slots[i], d, 32) == 0)
+        if (r->slots[i] == k)
             return 1;
     }
 }
 
-static void insert(trl__replay *r, const unsigned char d[32])
+static void insert(uint64_t *slots, size_t cap, uint64_t k)
 {
-    size_t i = slot_of(r, d);
-    while (memcmp(r->slots[i], zero, 32) != 0)
-        i = (i + 1) & (r->cap - 1);
-    memcpy(r->slots[i], d, 32);
+    size_t i = k & (cap - 1);
+    while (slots[i] != 0)
+        i = (i + 1) & (cap - 1);
+    slots[i] = k;
+}
+
+/* Doubles the table while it would be over half full. On out of memory
+ * the table stays as it is: still correct, only fuller. */
+static void grow(trl__replay *r)
+{
+    size_t cap = r->cap * 2;
+    uint64_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return;
+    for (size_t i = 0; i < r->cap; i++)
+        if (r->slots[i])
+            insert(slots, cap, r->slots[i]);
+    free(r->slots);
+    r->slots = slots;
+    r->cap = cap;
 }
 
 /* Forgets the oldest half: rebuilds the table from the newest entries. */
 static void evict_half(trl__replay *r)
 {
     size_t max = r->max, keep = max / 2;
-    memset(r->slots, 0, r->cap * 32);
-    unsigned char (*tmp)[32] = malloc(keep * 32);
+    memset(r->slots, 0, r->cap * sizeof *r->slots);
     size_t start = (r->order_head + max - keep) % max;
+    uint64_t *tmp = malloc((keep ? keep : 1) * sizeof *tmp);
     for (size_t k = 0; k < keep; k++) {
-        const unsigned char *d = r->order[(start + k) % max];
-        insert(r, d);
+        uint64_t key = r->order[(start + k) % max];
+        insert(r->slots, r->cap, key);
         if (tmp)
-            memcpy(tmp[k], d, 32);
+            tmp[k] = key;
     }
     if (tmp) {
-        memcpy(r->order, tmp, keep * 32);
+        memcpy(r->order, tmp, keep * sizeof *tmp);
         free(tmp);
-        r->order_head = keep;
+        r->order_head = keep % max;
     } else {
-        /* out of memory: the ring is still coherent, just not compacted */
+        /* the ring is still coherent, just not compacted */
         r->order_head = (start + keep) % max;
     }
     r->count = keep;
@@ -89,18 +111,27 @@ static void evict_half(trl__replay *r)
 
 int trl__replay_check_add(trl__replay *r, const unsigned char digest[32])
 {
+    static const unsigned char zero[32];
     if (memcmp(digest, zero, 32) == 0)
         return 0;  /* unsigned messages carry no digest to remember */
+    uint64_t k = key_of(digest);
     pthread_mutex_lock(&r->lock);
-    int seen = lookup(r, digest);
+    int seen = lookup(r, k);
     if (!seen) {
-        size_t max = r->max;
-        if (r->count >= max)
+        if (r->count >= r->max)
             evict_half(r);
-        insert(r, digest);
-        memcpy(r->order[r->order_head], digest, 32);
-        r->order_head = (r->order_head + 1) % max;
-        r->count++;
+        while ((r->count + 1) * 2 > r->cap) {
+            size_t before = r->cap;
+            grow(r);
+            if (r->cap == before)
+                break;
+        }
+        if (r->count + 1 < r->cap) {
+            insert(r->slots, r->cap, k);
+            r->order[r->order_head] = k;
+            r->order_head = (r->order_head + 1) % r->max;
+            r->count++;
+        }
     }
     pthread_mutex_unlock(&r->lock);
     return seen;

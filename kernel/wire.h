@@ -3,6 +3,7 @@
 #define TRELLIS_KERNEL_WIRE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <jansson.h>
 
@@ -35,11 +36,12 @@ void trl__frames_clear(trl__frames *f);
  * share between threads. */
 typedef struct trl__replay {
     pthread_mutex_t lock;
-    unsigned char (*slots)[32];  /* open addressing, all-zero = empty */
-    size_t cap;                  /* power of two, >= 2 * max */
-    size_t max;                  /* entries kept before eviction */
+    uint64_t *slots;     /* open addressing on a digest's first 8 bytes,
+                          * 0 = empty; grows with use, up to >= 2 * max */
+    size_t cap;          /* power of two */
+    size_t max;          /* entries kept before the oldest half goes */
     size_t count;
-    unsigned char (*order)[32];  /* insertion order ring, for eviction */
+    uint64_t *order;     /* ring of the keys in insertion order */
     size_t order_head;
 } trl__replay;
 

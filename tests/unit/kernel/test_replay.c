@@ -54,16 +54,21 @@ static void test_check_add_never_records_all_zero_digest(void **state)
     trl__replay_destroy(&r);
 }
 
-static void test_init_sizes_table_at_least_twice_max(void **state)
+static void test_table_stays_at_most_half_full(void **state)
 {
     (void)state;
     static const size_t maxes[] = {1, 8, 9, 1000, 1u << 16};
+    unsigned char d[32];
     for (size_t k = 0; k < sizeof maxes / sizeof *maxes; k++) {
         trl__replay r;
         assert_int_equal(trl__replay_init(&r, maxes[k]), 0);
         assert_int_equal(r.max, maxes[k]);
-        assert_true(r.cap >= 2 * maxes[k]);
-        assert_int_equal(r.cap & (r.cap - 1), 0);  /* power of two */
+        for (uint32_t i = 1; i <= maxes[k] + 3; i++) {
+            digest_of(d, i, 1);
+            trl__replay_check_add(&r, d);
+            assert_true(r.cap >= 2 * r.count);
+            assert_int_equal(r.cap & (r.cap - 1), 0);  /* power of two */
+        }
         trl__replay_destroy(&r);
     }
 }
@@ -209,7 +214,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_add_returns_0_then_1_for_same_digest),
         cmocka_unit_test(test_check_add_never_records_all_zero_digest),
-        cmocka_unit_test(test_init_sizes_table_at_least_twice_max),
+        cmocka_unit_test(test_table_stays_at_most_half_full),
         cmocka_unit_test(test_eviction_forgets_oldest_half),
         cmocka_unit_test(test_eviction_keeps_newest_after_10000_digests),
         cmocka_unit_test(test_eviction_keeps_newest_with_odd_and_tiny_max),
