@@ -147,6 +147,20 @@ static int page_request(const char *code, char *target, size_t size,
     return 1;
 }
 
+static int is_exit_request(const char *code)
+{
+    while (isspace((unsigned char)*code))
+        code++;
+    size_t n = strlen(code);
+    while (n && isspace((unsigned char)code[n - 1]))
+        n--;
+    static const char *const words[] = {"exit", "quit", "exit()", "quit()"};
+    for (size_t i = 0; i < 4; i++)
+        if (n == strlen(words[i]) && strncmp(code, words[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 static json_t *user_expressions(trl_engine *e, json_t *exprs)
 {
     json_t *out = json_object();
@@ -214,7 +228,12 @@ static void on_execute(request *r)
     int detail;
     trl_engine *e = pick_engine(k, code, &body, magic, sizeof magic);
     trl__interrupt_clear();
-    if (!e) {
+    if (is_exit_request(body)) {
+        /* `exit` / `quit`, as in IPython: consoles end their session. */
+        json_array_append_new(ctx.payload,
+                              json_pack("{s:s, s:b}", "source", "ask_exit",
+                                        "keepkernel", 0));
+    } else if (!e) {
         char msg[160];
         snprintf(msg, sizeof msg, "Cell magic `%%%%%s` not found.", magic);
         trl_ctx_fail(&ctx, "UsageError", msg, json_pack("[s]", msg));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -128,14 +129,27 @@ static size_t env_size(const char *name, size_t dflt)
 
 static void shell_loop(trl__kernel *k)
 {
+    /* Started by a Jupyter client (JPY_PARENT_PID set, as ipykernel reads
+     * it): when that client dies without shutting us down, exit instead of
+     * lingering as an orphan. */
+    pid_t parent = getenv("JPY_PARENT_PID") ? getppid() : 0;
     while (!atomic_load(&k->shutting_down)) {
         zmq_pollitem_t items[2] = {{k->shell, 0, ZMQ_POLLIN, 0},
                                    {k->wake, 0, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, -1) < 0) {
+        int n = zmq_poll(items, 2, parent ? 1000 : -1);
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
             trl__log("shell: poll failed: %s", zmq_strerror(errno));
             return;
+        }
+        if (n == 0) {
+            if (getppid() != parent) {
+                trl__log("the client that started the kernel is gone: "
+                         "exiting");
+                return;
+            }
+            continue;
         }
         if (items[1].revents & ZMQ_POLLIN) {
             char b;

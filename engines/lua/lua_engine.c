@@ -262,9 +262,17 @@ static int load_cell(lua_State *L, const char *code, const char *name,
         lua_pop(L, 1);
         if (st == LUA_ERRMEM)
             return st;
-        /* Split before each line start, from the last line backwards. */
+        /* Split before each line start, from the last line backwards:
+         * the head must be a complete chunk on its own (else the split is
+         * inside a block or an expression) and the tail an expression. */
         for (size_t i = len; i > 0; i--) {
             if (code[i - 1] != '\n' || i == len)
+                continue;
+            st = luaL_loadbuffer(L, code, i, name);
+            lua_pop(L, 1);
+            if (st == LUA_ERRMEM)
+                return st;
+            if (st != LUA_OK)
                 continue;
             luaL_buffinit(L, &b);
             luaL_addlstring(&b, code, i);
@@ -279,13 +287,8 @@ static int load_cell(lua_State *L, const char *code, const char *name,
                 return LUA_OK;
             }
             lua_pop(L, 1);
-            /* Stop at the first split where the head alone is a complete
-             * chunk: earlier splits would swallow statements. */
-            if (luaL_loadbuffer(L, code, i, name) == LUA_OK) {
-                lua_pop(L, 1);
-                break;
-            }
-            lua_pop(L, 1);
+            /* the tail is a statement: the cell has no final expression */
+            break;
         }
     }
     /* An explicit top-level `return` shows its values too. */

@@ -119,6 +119,19 @@ static void test_last_expression_is_the_result(void **state)
     assert_string_equal(result_text(f), "{1, 2, k = \"v\"}");
 }
 
+static void test_cell_ending_in_a_block_runs_whole(void **state)
+{
+    fixture *f = *state;
+    run(f, "for i = 1, 3 do\n  print(i)\nend", 0);
+    assert_string_equal(f->rec.out, "1\n2\n3\n");
+    assert_null(first(f, "execute_result"));
+    run(f, "for i = 1, 3 do\n  i\nend", 0);
+    assert_true(f->ctx.failed);
+    assert_string_equal(f->ctx.ename, "SyntaxError");
+    run(f, "do\n  local y = 2\n  y = y * 3\nend\nq = 1\nq +\n 1", 0);
+    assert_string_equal(result_text(f), "2");
+}
+
 static void test_trailing_semicolon_and_nil_show_nothing(void **state)
 {
     fixture *f = *state;
@@ -406,6 +419,7 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_last_expression_is_the_result),
+        T(test_cell_ending_in_a_block_runs_whole),
         T(test_trailing_semicolon_and_nil_show_nothing),
         T(test_globals_persist_top_level_locals_do_not),
         T(test_print_and_io_go_to_streams),
