@@ -520,6 +520,16 @@ static void lua_reset(trl_engine *self)
     lua_gc(L, LUA_GCCOLLECT);
 }
 
+static void lua_memory(trl_engine *self, int set, size_t new_limit,
+                       size_t *used, size_t *limit)
+{
+    trl__lua *e = (trl__lua *)self;
+    if (set)
+        e->mem_limit = new_limit;
+    *used = e->mem_used;
+    *limit = e->mem_limit;
+}
+
 static const trl_engine_ops lua_ops = {
     .name = "lua",
     .info = &lua_info,
@@ -530,6 +540,7 @@ static const trl_engine_ops lua_ops = {
     .is_complete = lua_is_complete,
     .variables = lua_variables,
     .reset = lua_reset,
+    .memory = lua_memory,
     .interrupt = lua_interrupt,
     .destroy = lua_destroy};
 

@@ -125,6 +125,11 @@ typedef struct trl_engine_ops {
     /* Forgets every name the user defined (%reset). May be NULL. */
     void (*reset)(trl_engine *self);
 
+    /* Reports the engine's memory in use and its limit (bytes, 0 = none);
+     * when set is non-zero, first makes new_limit the limit. May be NULL. */
+    void (*memory)(trl_engine *self, int set, size_t new_limit, size_t *used,
+                   size_t *limit);
+
     /* Asks the running execute to stop soon. Called from a signal handler
      * on the engine's thread: must be async-signal-safe. */
     void (*interrupt)(trl_engine *self);
