@@ -520,6 +520,12 @@ void trl__dispatch(trl__kernel *k, void *sock, void *push, trl__msg *msg)
     else
         trl__log("%s: unknown message type '%s': ignored",
                  sock == k->shell ? "shell" : "control", type);
+    /* Queued executes are aborted before idle: a client that sends its
+     * next request on seeing idle must find it run, not aborted. */
+    if (sock == k->shell && k->abort_pending) {
+        k->abort_pending = 0;
+        abort_queued(k);
+    }
     /* idle after the reply: wait_for_ready and nbclient key on it */
     trl__publish_status(k, push, msg, "idle");
     if (sock == k->shell && k->pending_source) {
@@ -529,10 +535,6 @@ void trl__dispatch(trl__kernel *k, void *sock, void *push, trl__msg *msg)
         free(k->pending_source);
         free(k->pending_output);
         k->pending_source = k->pending_output = NULL;
-    }
-    if (sock == k->shell && k->abort_pending) {
-        k->abort_pending = 0;
-        abort_queued(k);
     }
 }
 

@@ -52,7 +52,8 @@ static int kernel_input(void *ud, const char *prompt, int password,
                         char **line_out, trl_error *err)
 {
     trl_exec_ctx *ctx = ud;
-    return ctx->sink.input(ctx->sink.ud, prompt, password, line_out, err);
+    return trl__stdin_request(ctx->k, ctx->parent, prompt, password,
+                              line_out, err);
 }
 
 void trl__ctx_init_sink(trl_exec_ctx *ctx, const trl__ctx_sink *sink)
