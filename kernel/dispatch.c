@@ -171,10 +171,16 @@ static json_t *user_expressions(trl_engine *e, json_t *exprs)
         json_t *data = NULL;
         trl_error err;
         trl_error_clear(&err);
-        int rc = src && e->ops->evaluate
-                     ? e->ops->evaluate(e, src, &data, &err)
-                     : trl_error_set(&err, TRL_EINVAL,
-                                     "expression must be a string");
+        int rc;
+        if (src && e->ops->evaluate) {
+            /* an expression can loop forever too */
+            trl__interrupt_arm(e);
+            rc = e->ops->evaluate(e, src, &data, &err);
+            trl__interrupt_disarm();
+        } else {
+            rc = trl_error_set(&err, TRL_EINVAL,
+                               "expression must be a string");
+        }
         if (rc == 0)
             json_object_set_new(out, key,
                                 json_pack("{s:s, s:o, s:{}}", "status", "ok",
@@ -254,11 +260,13 @@ static void on_execute(request *r)
         for (const char *p = body; *p && blank; p++)
             blank = isspace((unsigned char)*p);
         if (!ctx.failed && !blank) {
-            atomic_store(&k->executing, 1);
+            /* armed before `executing` is visible to the control thread,
+             * so an interrupt_request always finds the engine */
             trl__interrupt_arm(e);
+            atomic_store(&k->executing, 1);
             e->ops->execute(e, body, &ctx);
-            trl__interrupt_disarm();
             atomic_store(&k->executing, 0);
+            trl__interrupt_disarm();
         }
     }
 

@@ -1,4 +1,5 @@
 /* display.c - building MIME bundles and making text safe for them. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 char *trl_utf8_sanitize(const char *text, size_t len, size_t *len_out)
 {
     /* worst case: every byte becomes the 3-byte U+FFFD */
+    if (len > (SIZE_MAX - 1) / 3)
+        return NULL;
     char *out = malloc(len * 3 + 1);
     if (!out)
         return NULL;

@@ -1,6 +1,8 @@
 /* exec_ctx.c - what a running cell's output becomes: iopub messages parented
  * by the execute_request, in order. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,9 +31,11 @@ static int kernel_stream(void *ud, trl_stream which, const char *text,
                          size_t len)
 {
     trl_exec_ctx *ctx = ud;
-    char *parent = json_dumps(ctx->parent->header, JSON_COMPACT);
-    if (!parent)
+    /* serialised once per cell, not once per print */
+    if (!ctx->parent_json &&
+        !(ctx->parent_json = json_dumps(ctx->parent->header, JSON_COMPACT)))
         return TRL_ENOMEM;
+    const char *parent = ctx->parent_json;
     /* The iopub thread coalesces these and flushes them on a timer, so a
      * cell that prints and then computes shows its output at once. */
     const char *name = which == TRL_STDERR ? "stderr" : "stdout";
@@ -44,7 +48,6 @@ static int kernel_stream(void *ud, trl_stream which, const char *text,
         rc = send_part(s, parent, strlen(parent), ZMQ_SNDMORE);
     if (!rc)
         rc = send_part(s, text, len, 0);
-    free(parent);
     return rc;
 }
 
@@ -76,6 +79,7 @@ void trl__ctx_release(trl_exec_ctx *ctx)
 {
     json_decref(ctx->payload);
     json_decref(ctx->traceback);
+    free(ctx->parent_json);
     free(ctx->result_text);
     free(ctx->ename);
     free(ctx->evalue);
@@ -93,6 +97,28 @@ int trl_ctx_stream(trl_exec_ctx *ctx, trl_stream which, const char *text,
         return TRL_ENOMEM;
     int rc = ctx->sink.stream(ctx->sink.ud, which, clean, clean_len);
     free(clean);
+    return rc;
+}
+
+int trl_ctx_printf(trl_exec_ctx *ctx, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return TRL_EINVAL;
+    if ((size_t)n < sizeof small)
+        return trl_ctx_stream(ctx, TRL_STDOUT, small, (size_t)n);
+    char *big = malloc((size_t)n + 1);
+    if (!big)
+        return TRL_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    int rc = trl_ctx_stream(ctx, TRL_STDOUT, big, (size_t)n);
+    free(big);
     return rc;
 }
 

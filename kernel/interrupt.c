@@ -8,14 +8,15 @@
 
 static volatile sig_atomic_t pending;
 /* The engine running on the main thread, if any. The handler runs on the
- * main thread (other threads block SIGINT), so it sees a coherent value. */
-static trl_engine *volatile armed;
+ * main thread (other threads block SIGINT); a lock-free atomic is what C11
+ * allows a handler to read. */
+static _Atomic(trl_engine *) armed;
 
 static void on_sigint(int sig)
 {
     (void)sig;
     pending = 1;
-    trl_engine *e = armed;
+    trl_engine *e = atomic_load(&armed);
     if (e && e->ops->interrupt)
         e->ops->interrupt(e);
 }
@@ -33,12 +34,16 @@ int trl__interrupt_install(void)
 
 void trl__interrupt_arm(trl_engine *e)
 {
-    armed = e;
+    atomic_store(&armed, e);
+    /* A signal that came between clearing the flag and arming found no
+     * engine: hand it to the engine now. */
+    if (pending && e->ops->interrupt)
+        e->ops->interrupt(e);
 }
 
 void trl__interrupt_disarm(void)
 {
-    armed = NULL;
+    atomic_store(&armed, NULL);
 }
 
 int trl__interrupt_pending(void)

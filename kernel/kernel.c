@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "kernel/kernel_int.h"
+#include "trellis/registry.h"
 
 #define DEFAULT_MAX_MESSAGE ((size_t)256 << 20)
 /* How long a closing socket may still deliver queued replies. */
@@ -219,7 +220,18 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
                                err)))
         goto fail_signer;
 
-    trl_engine_config ec = {config->memory_limit};
+    char *rpath = config->registry_path ? strdup(config->registry_path)
+                                        : trl_registry_default_path();
+    if (rpath) {
+        trl_error rerr;
+        k->registry = trl_registry_open(rpath, &rerr);
+        if (!k->registry)
+            trl__log("feature registry unavailable: %s", rerr.message);
+        free(rpath);
+    }
+    trl_registry_set_interrupt(trl__interrupt_pending);
+
+    trl_engine_config ec = {config->memory_limit, k->registry};
     k->engines[0] = trl_lua_engine_new(&ec, err);
     if (!k->engines[0]) {
         rc = err->code ? err->code : TRL_ENOMEM;
@@ -283,6 +295,7 @@ fail_ctx:
     for (size_t i = 0; i < k->n_engines; i++)
         k->engines[i]->ops->destroy(k->engines[i]);
 fail_engines:
+    trl_registry_close(k->registry);
     trl__signer_destroy(&k->signer);
 fail_signer:
     trl__connection_free(&k->conn);

@@ -57,6 +57,7 @@ typedef struct trl__kernel {
     char *pending_source;      /* owned; NULL when nothing is pending */
     char *pending_output;      /* owned; may be NULL */
     trl__history *history;     /* may be NULL: history disabled */
+    struct trl_registry *registry;  /* may be NULL: registry unavailable */
     trl_engine *engines[TRL__MAX_ENGINES];
     size_t n_engines;          /* engines[0] is the default */
     size_t max_message;        /* bytes; larger messages are dropped */
@@ -142,6 +143,7 @@ struct trl_exec_ctx {
     trl__ctx_sink sink;
     trl__kernel *k;           /* NULL outside the kernel */
     const trl__msg *parent;   /* the execute_request, NULL in tests */
+    char *parent_json;        /* parent's header as JSON, made on first use */
     int silent;
     int allow_stdin;
     int execution_count;

@@ -25,6 +25,11 @@ size_t trl_magic_engines(trl_magic_env *env, trl_engine *const **out)
     return env->k->n_engines;
 }
 
+struct trl_registry *trl_magic_registry(trl_magic_env *env)
+{
+    return env->k->registry;
+}
+
 json_t *trl_magic_history_session(trl_magic_env *env)
 {
     return env->k->history ? trl__history_range(env->k->history, 0, 1, 0, 0)
@@ -75,8 +80,12 @@ static int run_line(trl_magic_env *env, const char *line, size_t len,
         return TRL_ENOTFOUND;
     }
     if (help) {
-        char doc[1024];
+        char doc[2048];
         int n = snprintf(doc, sizeof doc, "%s\n\n%s\n", m->usage, m->doc);
+        if (n < 0)
+            n = 0;
+        if ((size_t)n >= sizeof doc)
+            n = (int)sizeof doc - 1;
         trl_ctx_page(ctx, trl_display_text(doc, (size_t)n));
         return 0;
     }

@@ -22,6 +22,9 @@ static const char usage[] =
     "Environment:\n"
     "  TRELLIS_HISTORY       history database (default\n"
     "                        ~/.local/share/trellis/history.sqlite)\n"
+    "  TRELLIS_REGISTRY      feature registry database, or :memory: (default\n"
+    "                        ~/.local/share/trellis/registry.sqlite)\n"
+    "  TRELLIS_LUA_MEMORY    Lua memory limit, e.g. 2G (default RAM / 4)\n"
     "  TRELLIS_MAX_MESSAGE   largest accepted message in bytes (256 MiB)\n";
 
 static int file_exists(const char *p)
@@ -104,6 +107,8 @@ static int cmd_kernel(int argc, char **argv)
             cfg.connection_file = argv[i] + 18;
         else if (strcmp(argv[i], "--history") == 0 && i + 1 < argc)
             cfg.history_path = argv[++i];
+        else if (strcmp(argv[i], "--registry") == 0 && i + 1 < argc)
+            cfg.registry_path = argv[++i];
         else {
             fprintf(stderr, "trellis kernel: unknown option '%s'\n%s",
                     argv[i], usage);

@@ -46,19 +46,12 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
     for (size_t i = first; i < n; i++) {
         json_t *row = json_array_get(rows, i);
         const char *src = json_string_value(json_array_get(row, 2));
-        if (numbers) {
-            char head[64];
-            int len = pattern
-                          ? snprintf(head, sizeof head, "%d/%d: ",
-                                     (int)json_integer_value(
-                                         json_array_get(row, 0)),
-                                     (int)json_integer_value(
-                                         json_array_get(row, 1)))
-                          : snprintf(head, sizeof head, "%3d: ",
-                                     (int)json_integer_value(
-                                         json_array_get(row, 1)));
-            trl_ctx_stream(ctx, TRL_STDOUT, head, (size_t)len);
-        }
+        int session = (int)json_integer_value(json_array_get(row, 0));
+        int line = (int)json_integer_value(json_array_get(row, 1));
+        if (numbers && pattern)
+            trl_ctx_printf(ctx, "%d/%d: ", session, line);
+        else if (numbers)
+            trl_ctx_printf(ctx, "%3d: ", line);
         trl_ctx_stream(ctx, TRL_STDOUT, src, strlen(src));
         trl_ctx_stream(ctx, TRL_STDOUT, "\n", 1);
     }

@@ -7,26 +7,20 @@
 static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 {
     (void)args;
-    char line[512];
     size_t n;
     const trl_magic *const *all = trl_magic_all(&n);
     const char *head = "Available line magics:\n";
     trl_ctx_stream(ctx, TRL_STDOUT, head, strlen(head));
-    for (size_t i = 0; i < n; i++) {
-        int len = snprintf(line, sizeof line, "  %-28s %s\n", all[i]->usage,
-                           all[i]->doc);
-        trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)len);
-    }
+    for (size_t i = 0; i < n; i++)
+        trl_ctx_printf(ctx, "  %-28s %s\n", all[i]->usage, all[i]->doc);
     head = "\nAvailable cell magics (first line of a cell):\n";
     trl_ctx_stream(ctx, TRL_STDOUT, head, strlen(head));
     trl_engine *const *engines;
     size_t ne = trl_magic_engines(env, &engines);
-    for (size_t i = 0; i < ne; i++) {
-        int len = snprintf(line, sizeof line, "  %%%%%-26s run the cell as %s%s\n",
-                           engines[i]->ops->name, engines[i]->ops->info->name,
-                           i == 0 ? " (the default)" : "");
-        trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)len);
-    }
+    for (size_t i = 0; i < ne; i++)
+        trl_ctx_printf(ctx, "  %%%%%-26s run the cell as %s%s\n",
+                       engines[i]->ops->name, engines[i]->ops->info->name,
+                       i == 0 ? " (the default)" : "");
     return 0;
 }
 

@@ -24,7 +24,11 @@ static size_t parse_size(const char *s)
         if (tolower((unsigned char)*end) == 'b')
             end++;
     }
-    return *end ? 0 : (size_t)(v * mult);
+    double bytes = v * mult;
+    /* "inf" or "1e30G" would not fit a size_t */
+    if (*end || !(bytes < 1e18))
+        return 0;
+    return (size_t)bytes;
 }
 
 static void human(char *buf, size_t size, size_t bytes)
@@ -57,12 +61,11 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
         }
     }
     e->ops->memory(e, want != 0, want, &used, &limit);
-    char u[32], l[32], line[160];
+    char u[32], l[32];
     human(u, sizeof u, used);
     human(l, sizeof l, limit);
-    int n = snprintf(line, sizeof line, "%s memory: %s in use, limit %s\n",
-                     e->ops->name, u, limit ? l : "none");
-    trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)n);
+    trl_ctx_printf(ctx, "%s memory: %s in use, limit %s\n", e->ops->name, u,
+                   limit ? l : "none");
     return 0;
 }
 

@@ -33,16 +33,11 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
             names[b] = names[b - 1];
             names[b - 1] = t;
         }
-    char line[512];
-    int len = snprintf(line, sizeof line, "%-24s %s\n", "Variable", "Type");
-    trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)len);
-    len = snprintf(line, sizeof line, "%-24s %s\n", "--------", "----");
-    trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)len);
-    for (i = 0; i < n; i++) {
-        len = snprintf(line, sizeof line, "%-24s %s\n", names[i],
+    trl_ctx_printf(ctx, "%-24s %s\n%-24s %s\n", "Variable", "Type",
+                   "--------", "----");
+    for (i = 0; i < n; i++)
+        trl_ctx_printf(ctx, "%-24s %s\n", names[i],
                        json_string_value(json_object_get(vars, names[i])));
-        trl_ctx_stream(ctx, TRL_STDOUT, line, (size_t)len);
-    }
     free(names);
     json_decref(vars);
     return 0;

@@ -14,23 +14,6 @@ static const char *const keywords[] = {
     "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat",
     "return", "then", "true", "until", "while", NULL};
 
-/* One-line signatures and docs of the kernel's own functions. */
-static const struct {
-    const char *name, *doc;
-} docs[] = {
-    {"print", "print(...)\n\nWrites the values, tab-separated, to the "
-              "notebook's stdout stream."},
-    {"display", "display(value [, mime]) -> handle\n\nShows value as rich "
-                "output (tables of records as HTML; values with "
-                "__repr_html/__repr_svg metamethods as themselves). With "
-                "mime, value is a string of that type. handle:update(value "
-                "[, mime]) replaces the output in place."},
-    {"clear_output", "clear_output([wait])\n\nClears the cell's output; "
-                     "with wait, only when new output arrives."},
-    {"input", "input([prompt]) -> string\n\nAsks the notebook for one line "
-              "of text (needs a client that allows stdin)."},
-    {NULL, NULL}};
-
 static int is_name_char(int c)
 {
     return isalnum(c) || c == '_' || c >= 0x80;
@@ -65,8 +48,17 @@ static void resolve(lua_State *L, const char *path, size_t len)
             }
             if (!luaL_getmetafield(L, -1, "__index"))
                 break;
-            if (lua_type(L, -1) != LUA_TTABLE)
-                break;
+            if (lua_type(L, -1) == LUA_TTABLE)
+                continue;
+            /* the kernel's own userdata (frames, columns): their C __index
+             * looks up columns and methods without user code */
+            if (lua_iscfunction(L, -1) && lua_type(L, -2) == LUA_TUSERDATA) {
+                lua_pushvalue(L, -2);
+                lua_pushlstring(L, path + i, j - i);
+                if (lua_pcall(L, 2, 1, 0) == LUA_OK && !lua_isnil(L, -1))
+                    found = 1;
+            }
+            break;
         }
         if (!found)
             lua_pushnil(L);
@@ -103,6 +95,33 @@ static void collect(lua_State *L, int idx, const char *prefix, size_t plen,
                 lua_pop(L, 1);
             }
         }
+        if (lua_type(L, -1) == LUA_TUSERDATA) {
+            /* the kernel's userdata list their fields and methods */
+            if (luaL_getmetafield(L, -1, "__fields")) {
+                lua_pushvalue(L, -2);
+                if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1) &&
+                    !methods_only) {
+                    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+                    for (lua_Integer k = 1; k <= n; k++) {
+                        lua_rawgeti(L, -1, k);
+                        size_t kl;
+                        const char *key = lua_tolstring(L, -1, &kl);
+                        if (key && kl >= plen &&
+                            strncmp(key, prefix, plen) == 0) {
+                            lua_pushboolean(L, 1);
+                            lua_rawset(L, set_idx);
+                        } else {
+                            lua_pop(L, 1);
+                        }
+                    }
+                }
+                lua_pop(L, 1);
+            }
+            if (luaL_getmetafield(L, -1, "methods")) {
+                lua_remove(L, -2);
+                continue;
+            }
+        }
         if (!luaL_getmetafield(L, -1, "__index"))
             break;
         lua_remove(L, -2);
@@ -110,8 +129,8 @@ static void collect(lua_State *L, int idx, const char *prefix, size_t plen,
     lua_pop(L, 1);
 }
 
-int trl__lua_complete(trl_engine *self, const char *code, size_t cursor,
-                      trl_completion *out)
+static int complete_impl(trl_engine *self, const char *code, size_t cursor,
+                         trl_completion *out)
 {
     trl__lua *e = (trl__lua *)self;
     lua_State *L = e->L;
@@ -177,12 +196,7 @@ int trl__lua_complete(trl_engine *self, const char *code, size_t cursor,
         lua_pushvalue(L, -1);
         lua_rawseti(L, arr, ++n);
     }
-    lua_getglobal(L, "table");
-    lua_getfield(L, -1, "sort");
-    lua_pushvalue(L, arr);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK)
-        lua_pop(L, 1);
-    lua_pop(L, 1);
+    trl__lua_sort(L, arr);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, arr, i);
         json_array_append_new(out->matches, json_string(lua_tostring(L, -1)));
@@ -192,8 +206,8 @@ int trl__lua_complete(trl_engine *self, const char *code, size_t cursor,
     return 0;
 }
 
-int trl__lua_inspect(trl_engine *self, const char *code, size_t cursor,
-                     int detail, json_t **data_out)
+static int inspect_impl(trl_engine *self, const char *code, size_t cursor,
+                        int detail, json_t **data_out)
 {
     (void)detail;
     trl__lua *e = (trl__lua *)self;
@@ -233,10 +247,7 @@ int trl__lua_inspect(trl_engine *self, const char *code, size_t cursor,
     snprintf(name, sizeof name, "%.*s", (int)(end - start), code + start);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
-    const char *doc = NULL;
-    for (int i = 0; docs[i].name; i++)
-        if (strcmp(docs[i].name, name) == 0)
-            doc = docs[i].doc;
+    const char *doc = trl__lua_doc_of(L, 1);
     if (doc) {
         luaL_addstring(&b, doc);
         luaL_addstring(&b, "\n\n");
@@ -252,5 +263,58 @@ int trl__lua_inspect(trl_engine *self, const char *code, size_t cursor,
     const char *s = lua_tolstring(L, -1, &n);
     *data_out = trl_display_text(s, n);
     lua_settop(L, 0);
+    return 0;
+}
+
+/* ---- protected entry points ------------------------------------------------ */
+
+typedef struct lookup_args {
+    trl_engine *self;
+    const char *code;
+    size_t cursor;
+    int detail;
+    trl_completion *out;
+    json_t **data_out;
+} lookup_args;
+
+static int complete_main(lua_State *L)
+{
+    lookup_args *a = lua_touserdata(L, 1);
+    complete_impl(a->self, a->code, a->cursor, a->out);
+    return 0;
+}
+
+static int inspect_main(lua_State *L)
+{
+    lookup_args *a = lua_touserdata(L, 1);
+    inspect_impl(a->self, a->code, a->cursor, a->detail, a->data_out);
+    return 0;
+}
+
+int trl__lua_complete(trl_engine *self, const char *code, size_t cursor,
+                      trl_completion *out)
+{
+    lookup_args a = {self, code, cursor, 0, out, NULL};
+    out->matches = NULL;
+    if (trl__lua_protect(((trl__lua *)self)->L, complete_main, &a) !=
+        LUA_OK) {
+        /* a failed lookup offers nothing rather than failing the request */
+        json_decref(out->matches);
+        out->matches = json_array();
+        out->cursor_start = out->cursor_end = cursor;
+    }
+    return 0;
+}
+
+int trl__lua_inspect(trl_engine *self, const char *code, size_t cursor,
+                     int detail, json_t **data_out)
+{
+    lookup_args a = {self, code, cursor, detail, NULL, data_out};
+    *data_out = NULL;
+    if (trl__lua_protect(((trl__lua *)self)->L, inspect_main, &a) !=
+        LUA_OK) {
+        json_decref(*data_out);
+        *data_out = NULL;
+    }
     return 0;
 }

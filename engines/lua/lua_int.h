@@ -2,6 +2,8 @@
 #ifndef TRELLIS_ENGINES_LUA_INT_H
 #define TRELLIS_ENGINES_LUA_INT_H
 
+#include <signal.h>
+
 #include <lua.h>
 
 #include "trellis/engine.h"
@@ -12,8 +14,31 @@ typedef struct trl__lua {
     trl_exec_ctx *ctx;      /* the running cell, NULL between cells */
     size_t mem_used;        /* bytes the Lua allocator holds */
     size_t mem_limit;       /* bytes; 0 = no limit */
-    int hooked;             /* the interrupt hook is installed */
+    volatile sig_atomic_t hooked;  /* the interrupt hook is installed; set
+                                    * by the SIGINT handler */
+    struct trl_registry *registry;  /* borrowed from the kernel, may be NULL */
 } trl__lua;
+
+/* Calls fn(L) with ud as its only argument inside lua_pcall; returns the
+ * pcall status. The stack is as before on return. */
+int trl__lua_protect(lua_State *L, lua_CFunction fn, void *ud);
+
+/* Sorts the array at idx with the standard table.sort saved at start (a
+ * user's replacement is never called by the kernel). */
+void trl__lua_sort(lua_State *L, int idx);
+
+/* Raises the error value that reports as KeyboardInterrupt. */
+int trl__lua_raise_interrupt(lua_State *L);
+
+/* Builds the table of docs for the kernel's functions (after every
+ * library is installed). */
+void trl__lua_open_docs(lua_State *L);
+
+/* The doc of the function at idx, or NULL (borrowed, lives as long as L). */
+const char *trl__lua_doc_of(lua_State *L, int idx);
+
+/* Installs the `features` library: frames, columns, the registry. */
+void trl__lua_open_features(lua_State *L);
 
 /* Returns the engine that owns L (stored in the registry). */
 trl__lua *trl__lua_of(lua_State *L);

@@ -141,14 +141,7 @@ static void sorted_keys(lua_State *L, int t, lua_Integer seq_len)
         lua_pushvalue(L, -1);
         lua_rawseti(L, keys, ++n);
     }
-    /* table.sort cannot compare mixed key types: sort by their text */
-    lua_getglobal(L, "table");
-    lua_getfield(L, -1, "sort");
-    lua_remove(L, -2);
-    lua_pushvalue(L, keys);
-    luaL_loadstring(L, "local a, b = ... return tostring(a) < tostring(b)");
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK)
-        lua_pop(L, 1);
+    trl__lua_sort(L, keys);
 }
 
 static void add_table(lua_State *L, sb *b, int t, int depth)
@@ -257,8 +250,12 @@ void trl__lua_repr_text(lua_State *L, int idx)
 static int records_html(lua_State *L, int t)
 {
     lua_Integer n = (lua_Integer)lua_rawlen(L, t);
-    if (n < 1 || luaL_getmetafield(L, t, "__index"))
+    if (n < 1)
         return 0;
+    if (luaL_getmetafield(L, t, "__index")) {
+        lua_pop(L, 1);  /* objects with methods are not records */
+        return 0;
+    }
     lua_newtable(L);  /* set of column names */
     int cols = lua_gettop(L);
     for (lua_Integer i = 1; i <= n; i++) {

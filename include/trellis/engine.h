@@ -21,6 +21,10 @@ typedef enum { TRL_STDOUT = 0, TRL_STDERR = 1 } trl_stream;
 int trl_ctx_stream(trl_exec_ctx *ctx, trl_stream which, const char *text,
                    size_t len);
 
+/* printf to the stdout stream, any length. Returns 0 or TRL_ENOMEM. */
+int trl_ctx_printf(trl_exec_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Publishes display_data. Steals data_new (a MIME bundle object, which must
  * hold "text/plain") and metadata_new (may be NULL for {}). display_id, when
  * not NULL, makes the output updatable by trl_ctx_update_display. */
@@ -144,8 +148,11 @@ struct trl_engine {
 };
 
 /* Settings common to engines. */
+struct trl_registry;
+
 typedef struct trl_engine_config {
-    size_t memory_limit;       /* bytes; 0 = no limit */
+    size_t memory_limit;            /* bytes; 0 = a default */
+    struct trl_registry *registry;  /* borrowed; may be NULL (no features) */
 } trl_engine_config;
 
 /* Creates the Lua engine. Returns NULL and fills err on failure. The caller

@@ -7,12 +7,15 @@
 typedef struct trl_kernel_config {
     const char *connection_file;  /* path, required */
     const char *history_path;     /* NULL: $TRELLIS_HISTORY or the data dir */
-    size_t memory_limit;          /* bytes for engines; 0 = no limit */
+    const char *registry_path;    /* NULL: $TRELLIS_REGISTRY or the data dir */
+    size_t memory_limit;          /* bytes for engines; 0 = the default
+                                   * (TRELLIS_LUA_MEMORY, else RAM / 4) */
 } trl_kernel_config;
 
 /* Runs the kernel until a shutdown_request (or a fatal socket error).
- * Returns 0 after a clean shutdown, or a negative code with err filled when
- * the kernel could not start (unreadable connection file, port in use). */
+ * Returns 0 after a clean shutdown, or a negative code with err (required,
+ * not NULL) filled when the kernel could not start (unreadable connection
+ * file, port in use). */
 int trl_kernel_run(const trl_kernel_config *config, trl_error *err);
 
 typedef enum {

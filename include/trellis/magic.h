@@ -16,6 +16,10 @@ trl_engine *trl_magic_engine(trl_magic_env *env);
 /* Every engine, for %lsmagic's list of cell magics (borrowed). */
 size_t trl_magic_engines(trl_magic_env *env, trl_engine *const **out);
 
+struct trl_registry;
+/* The feature registry, or NULL when it is unavailable (borrowed). */
+struct trl_registry *trl_magic_registry(trl_magic_env *env);
+
 /* The input history, or NULL when it is disabled. The results are new
  * arrays of [session, line, source] (see kernel/history.h). */
 json_t *trl_magic_history_session(trl_magic_env *env);

@@ -1,0 +1,162 @@
+/* lua_docs.c - signatures and one-paragraph docs of the functions the
+ * kernel gives Lua, found by the function value itself, so `f:describe`,
+ * `features.get` and a local alias all inspect the same way. */
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "engines/lua/lua_int.h"
+
+static const char docs_key = 'd';
+
+static const struct {
+    const char *path;  /* global path, or frame:/column: method */
+    const char *doc;
+} docs[] = {
+    {"print", "print(...)\n\nWrites the values, tab-separated, to the "
+              "notebook's stdout stream."},
+    {"display", "display(value [, mime]) -> handle\n\nShows value as rich "
+                "output (tables of records and frames as HTML; values with "
+                "__repr_html/__repr_svg metamethods as themselves). With "
+                "mime, value is a string of that type. handle:update(value "
+                "[, mime]) replaces the output in place."},
+    {"clear_output", "clear_output([wait])\n\nClears the cell's output; "
+                     "with wait, only when new output arrives."},
+    {"input", "input([prompt]) -> string\n\nAsks the notebook for one line "
+              "of text (needs a client that allows stdin)."},
+    {"features.read_csv",
+     "features.read_csv(path [, {delimiter=\",\", header=true, types={col="
+     "\"str\"}}]) -> frame\n\nReads a CSV file into a working frame: "
+     "quoted fields, CRLF, a UTF-8 BOM and empty fields (missing) are "
+     "handled; column types (i64, f64, bool, str) are inferred unless "
+     "given. Errors name the file, line and column."},
+    {"features.register",
+     "features.register(name, frame) -> \"name@N\"\n\nFreezes the frame's "
+     "columns as version N of name, in the registry database, with its "
+     "lineage. The frame itself stays a working copy; the version never "
+     "changes."},
+    {"features.get",
+     "features.get(\"name\" | \"name@N\") -> frame\n\nA working copy of the "
+     "latest (or given) version: add or replace columns freely; register "
+     "it to keep the result."},
+    {"features.version",
+     "features.version(\"name@N\") -> frame\n\nThe registered version "
+     "itself, read-only."},
+    {"features.list",
+     "features.list() -> {{name, version, rows, columns, created, "
+     "lineage}, ...}\n\nEvery registered version, as a table that displays "
+     "as HTML (or use %features)."},
+    {"features.frame",
+     "features.frame{col = {values...}, ...} -> frame\n\nA new working "
+     "frame from Lua tables (columns in name order)."},
+    {"features.and_", "features.and_(a, b) -> bool column\n\nElement-wise "
+                      "and (missing-aware, as SQL)."},
+    {"features.or_", "features.or_(a, b) -> bool column\n\nElement-wise or "
+                     "(missing-aware, as SQL)."},
+    {"features.not_", "features.not_(a) -> bool column\n\nElement-wise "
+                      "not."},
+    {"frame:columns", "frame:columns() -> {names}\n\nColumn names in order."},
+    {"frame:dtypes", "frame:dtypes() -> {name = dtype}\n\nf64, i64, bool or "
+                     "str per column."},
+    {"frame:shape", "frame:shape() -> rows, columns"},
+    {"frame:copy", "frame:copy() -> frame\n\nA working copy sharing the "
+                   "columns (no data is copied)."},
+    {"frame:select", "frame:select{\"a\", \"b\"} -> frame\n\nThose columns, "
+                     "in that order."},
+    {"frame:filter", "frame:filter(mask) -> frame\n\nRows where the bool "
+                     "column mask is true (e.g. f:filter(f.age:gt(30)))."},
+    {"frame:head", "frame:head([n=5]) -> frame\n\nThe first n rows."},
+    {"frame:sample", "frame:sample(n [, seed]) -> frame\n\nn rows without "
+                     "replacement; the same seed gives the same rows."},
+    {"frame:split", "frame:split{0.8, 0.2, seed=1} -> frame, frame\n\n"
+                    "Disjoint random parts with those fractions, "
+                    "deterministic for a seed."},
+    {"frame:drop", "frame:drop(name)\n\nRemoves a column (same as "
+                   "f.name = nil)."},
+    {"frame:describe", "frame:describe() -> frame\n\nPer column: dtype, "
+                       "count, missing, mean, std, min, quartiles, max, "
+                       "unique (cached per registered version)."},
+    {"frame:hist", "frame:hist(col [, bins=20]) -> histogram\n\nDisplays "
+                   "as an SVG histogram of a numeric column."},
+    {"frame:lineage", "frame:lineage() -> JSON text\n\nWhere the frame came "
+                      "from: file and hash, or parents and derivation."},
+    {"frame:ref", "frame:ref() -> \"name@N\" or nil"},
+    {"column:mean", "column:mean() -> number\n\nMean of the present values "
+                    "(NaN when none)."},
+    {"column:std", "column:std() -> number\n\nSample standard deviation "
+                   "(ddof = 1, as pandas)."},
+    {"column:sum", "column:sum() -> number"},
+    {"column:min", "column:min() -> number"},
+    {"column:max", "column:max() -> number"},
+    {"column:count", "column:count() -> integer\n\nPresent values."},
+    {"column:n_missing", "column:n_missing() -> integer"},
+    {"column:n_unique", "column:n_unique() -> integer"},
+    {"column:quantile", "column:quantile(q) -> number\n\nLinear "
+                        "interpolation, as NumPy's default."},
+    {"column:gt", "column:gt(x) -> bool column\n\nAlso ge, lt, le, eq, ne: "
+                  "Lua's < and == cannot return columns, so comparisons are "
+                  "methods. x is a column, a number or (eq/ne) a string."},
+    {"column:clip", "column:clip(lo, hi) -> column"},
+    {"column:fill_missing", "column:fill_missing(value) -> column"},
+    {"column:log", "column:log() -> column\n\nAlso exp, sqrt, abs; "
+                   "arithmetic with + - * / ^ % and unary minus works on "
+                   "columns and numbers."},
+    {"column:totable", "column:totable() -> {values}\n\nA Lua table "
+                       "(missing values are nil)."},
+    {"column:dtype", "column:dtype() -> \"f64\" | \"i64\" | \"bool\" | "
+                     "\"str\""},
+    {NULL, NULL}};
+
+/* Pushes the function a doc path names, or nil. */
+static void find(lua_State *L, const char *path)
+{
+    const char *colon = strchr(path, ':');
+    if (colon) {
+        const char *mt = strncmp(path, "frame:", 6) == 0 ? "trellis.frame"
+                                                         : "trellis.column";
+        luaL_getmetatable(L, mt);
+        lua_getfield(L, -1, "methods");
+        lua_getfield(L, -1, colon + 1);
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushglobaltable(L);
+    const char *p = path;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        lua_pushlstring(L, p, n);
+        lua_rawget(L, -2);
+        lua_remove(L, -2);
+        if (!dot || !lua_istable(L, -1))
+            return;
+        p = dot + 1;
+    }
+}
+
+void trl__lua_open_docs(lua_State *L)
+{
+    lua_newtable(L);
+    for (int i = 0; docs[i].path; i++) {
+        find(L, docs[i].path);
+        if (lua_isfunction(L, -1)) {
+            lua_pushstring(L, docs[i].doc);
+            lua_rawset(L, -3);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &docs_key);
+}
+
+const char *trl__lua_doc_of(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &docs_key);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    const char *doc = lua_tostring(L, -1);  /* anchored in the docs table */
+    lua_pop(L, 2);
+    return doc;
+}

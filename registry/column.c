@@ -1,0 +1,114 @@
+/* column.c - typed columns: creation, reference counts, element access,
+ * and the interrupt hook long loops poll. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/registry_int.h"
+
+static int (*interrupt_poll)(void);
+
+void trl_registry_set_interrupt(int (*poll)(void))
+{
+    interrupt_poll = poll;
+}
+
+int trl__registry_interrupted(void)
+{
+    return interrupt_poll && interrupt_poll();
+}
+
+int trl__registry_interrupt_error(trl_error *err)
+{
+    return trl_error_set(err, TRL_EINTR, "interrupted");
+}
+
+const char *trl_dtype_name(trl_dtype t)
+{
+    static const char *names[] = {"f64", "i64", "bool", "str"};
+    return (unsigned)t < 4 ? names[t] : "?";
+}
+
+static size_t width(trl_dtype t)
+{
+    switch (t) {
+    case TRL_F64: return sizeof(double);
+    case TRL_I64: return sizeof(int64_t);
+    case TRL_BOOL: return 1;
+    case TRL_STR: return sizeof(int32_t);
+    }
+    return 8;
+}
+
+trl_column *trl_column_new(trl_dtype type, size_t len, trl_strdict *dict)
+{
+    trl_column *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->refcount = 1;
+    c->type = type;
+    c->len = len;
+    size_t w = width(type);
+    if (len && len > SIZE_MAX / w) {
+        free(c);
+        return NULL;
+    }
+    /* calloc: fresh pages are zero without touching them */
+    c->v.f64 = calloc(len ? len : 1, w);
+    if (!c->v.f64) {
+        free(c);
+        return NULL;
+    }
+    if (type == TRL_STR) {
+        memset(c->v.codes, 0xff, len * sizeof(int32_t));  /* all missing */
+        if (dict) {
+            trl_strdict_incref(dict);
+            c->dict = dict;
+        } else if (!(c->dict = trl_strdict_new())) {
+            free(c->v.f64);
+            free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void trl_column_incref(trl_column *c)
+{
+    if (c)
+        c->refcount++;
+}
+
+void trl_column_decref(trl_column *c)
+{
+    if (!c || --c->refcount > 0)
+        return;
+    free(c->v.f64);
+    free(c->valid);
+    trl_strdict_decref(c->dict);
+    free(c);
+}
+
+int trl_column_is_missing(const trl_column *c, size_t i)
+{
+    switch (c->type) {
+    case TRL_F64: return isnan(c->v.f64[i]);
+    case TRL_I64: return c->valid && !c->valid[i];
+    case TRL_BOOL: return c->v.b[i] == TRL_BOOL_MISSING;
+    case TRL_STR: return c->v.codes[i] < 0;
+    }
+    return 1;
+}
+
+double trl_column_get_f64(const trl_column *c, size_t i)
+{
+    if (trl_column_is_missing(c, i))
+        return NAN;
+    switch (c->type) {
+    case TRL_F64: return c->v.f64[i];
+    case TRL_I64: return (double)c->v.i64[i];
+    case TRL_BOOL: return c->v.b[i];
+    case TRL_STR: return NAN;
+    }
+    return NAN;
+}
