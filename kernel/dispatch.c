@@ -185,12 +185,16 @@ static json_t *user_expressions(trl_engine *e, json_t *exprs)
             json_object_set_new(out, key,
                                 json_pack("{s:s, s:o, s:{}}", "status", "ok",
                                           "data", data, "metadata"));
-        else
+        else {
+            char *msg = trl_utf8_sanitize(err.message, strlen(err.message),
+                                          NULL);
             json_object_set_new(out, key,
                                 json_pack("{s:s, s:s, s:s, s:[s]}", "status",
                                           "error", "ename", "EvalError",
-                                          "evalue", err.message, "traceback",
-                                          err.message));
+                                          "evalue", msg ? msg : "error",
+                                          "traceback", msg ? msg : "error"));
+            free(msg);
+        }
     }
     return out;
 }
@@ -298,7 +302,8 @@ static void on_execute(request *r)
         k->pending_output = ctx.result_text ? strdup(ctx.result_text) : NULL;
     }
     trl__reply(k, r->sock, r->msg, "execute_reply", reply);
-    k->abort_pending = ctx.failed && stop_on_error;
+    /* as ipykernel: only a visible failure aborts the user's queue */
+    k->abort_pending = ctx.failed && stop_on_error && !silent;
     trl__ctx_release(&ctx);
     trl__interrupt_clear();
 }
@@ -436,7 +441,11 @@ static void on_is_complete(request *r)
 static int int_field(request *r, const char *key, int dflt)
 {
     json_t *v = content_get(r, key);
-    return json_is_number(v) ? (int)json_number_value(v) : dflt;
+    if (!json_is_number(v))
+        return dflt;
+    double d = json_number_value(v);
+    /* clamped: a client's 1e300 must not be undefined behaviour */
+    return d > 1e9 ? 1000000000 : d < -1e9 ? -1000000000 : (int)d;
 }
 
 static void on_history(request *r)
@@ -580,4 +589,26 @@ static void abort_queued(trl__kernel *k)
         }
         trl__msg_clear(&m);
     }
+}
+
+void trl__reject_oversized(trl__kernel *k, trl__msg *req, size_t size)
+{
+    const char *type = trl__msg_type(req);
+    size_t n = strlen(type);
+    char reply_type[96];
+    if (n > 8 && strcmp(type + n - 8, "_request") == 0)
+        snprintf(reply_type, sizeof reply_type, "%.*s_reply", (int)(n - 8),
+                 type);
+    else
+        return;  /* not a request: nothing to answer */
+    char msg[200];
+    snprintf(msg, sizeof msg, "the message is %zu bytes, over the kernel's "
+             "limit of %zu (TRELLIS_MAX_MESSAGE)", size, k->max_message);
+    trl__publish_status(k, k->iopub_in, req, "busy");
+    trl__reply(k, k->shell, req, reply_type,
+               json_pack("{s:s, s:s, s:s, s:[s], s:i}", "status", "error",
+                         "ename", "MessageTooLarge", "evalue", msg,
+                         "traceback", msg, "execution_count",
+                         k->execution_count));
+    trl__publish_status(k, k->iopub_in, req, "idle");
 }

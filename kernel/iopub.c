@@ -105,10 +105,8 @@ static void add_stream(trl__kernel *k, stream_buf bufs[2],
         free(b->parent);
         b->parent = p;
     }
-    /* Text written to the other stream first must come out first. */
-    stream_buf *other = &bufs[1 - which];
-    if (other->due_ms)
-        flush_stream(k, other, which == TRL_STDOUT ? "stderr" : "stdout");
+    /* The two streams are coalesced separately (as ipykernel's): a loop
+     * that alternates them must not become one message per write. */
     if (b->len + f->v[3].size > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + f->v[3].size)

@@ -37,7 +37,10 @@ static int bind_channel(trl__kernel *k, void *s, trl__channel ch,
         return trl_error_set(err, TRL_EINVAL, "endpoint for %s is too long",
                              trl__channel_port_name(ch));
     if (ch != TRL__CH_IOPUB && ch != TRL__CH_HB && k->max_message) {
-        int64_t max = (int64_t)k->max_message;
+        /* A hard cap well above the limit: ZeroMQ drops such peers
+         * silently, while messages between the two are logged and
+         * dropped by the shell loop. */
+        int64_t max = (int64_t)k->max_message * 4;
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
     }
     if (zmq_bind(s, ep) != 0)
@@ -69,6 +72,9 @@ static int open_sockets(trl__kernel *k, trl_error *err)
     zmq_setsockopt(k->iopub_in, ZMQ_SNDHWM, &zero, sizeof zero);
     zmq_setsockopt(k->control_iopub, ZMQ_SNDHWM, &zero, sizeof zero);
     zmq_setsockopt(k->iopub_pull, ZMQ_RCVHWM, &zero, sizeof zero);
+    /* Nor between us and a slow client: a dropped message could be the
+     * idle it waits for. */
+    zmq_setsockopt(k->iopub, ZMQ_SNDHWM, &zero, sizeof zero);
 
     int rc;
     if ((rc = bind_channel(k, k->shell, TRL__CH_SHELL, err)) ||
@@ -170,18 +176,21 @@ static void shell_loop(trl__kernel *k)
         size_t total = 0;
         for (size_t i = 0; i < f.n; i++)
             total += f.v[i].size;
-        if (k->max_message && total > k->max_message) {
-            trl__log("shell: dropped a %zu-byte message (limit %zu)", total,
-                     k->max_message);
-            trl__frames_clear(&f);
-            continue;
-        }
         trl__msg req;
         trl_error err;
         rc = trl__wire_decode(f.v, f.n, &k->signer, &req, &err);
         trl__frames_clear(&f);
         if (rc) {
             trl__log("shell: dropped a message: %s", err.message);
+            continue;
+        }
+        if (k->max_message && total > k->max_message) {
+            /* signed and well formed, so it is a real client's: tell it,
+             * rather than leave it waiting for a reply */
+            trl__log("shell: refused a %zu-byte %s (limit %zu)", total,
+                     trl__msg_type(&req), k->max_message);
+            trl__reject_oversized(k, &req, total);
+            trl__msg_clear(&req);
             continue;
         }
         trl__dispatch(k, k->shell, k->iopub_in, &req);

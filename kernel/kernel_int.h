@@ -102,6 +102,10 @@ void *trl__control_main(void *kernel);
  * busy/idle around it published through push. */
 void trl__dispatch(trl__kernel *k, void *sock, void *push, trl__msg *req);
 
+/* Answers a request larger than max_message with an error reply (busy and
+ * idle around it), without running it. */
+void trl__reject_oversized(trl__kernel *k, trl__msg *req, size_t size);
+
 /* kernel_info_reply content. */
 json_t *trl__kernel_info(trl__kernel *k);
 

@@ -92,7 +92,10 @@ int trl__wire_decode(const trl__frame *frames, size_t n, trl__signer *s,
     json_t *dicts[4] = {0};
     for (int i = 0; i < 4; i++) {
         json_error_t jerr;
-        dicts[i] = json_loadb(parts[i].data, parts[i].size, 0, &jerr);
+        /* NUL inside a JSON string is valid JSON: accept it rather than leave
+         * a client waiting for a reply that never comes */
+        dicts[i] = json_loadb(parts[i].data, parts[i].size, JSON_ALLOW_NUL,
+                              &jerr);
         if (!dicts[i] || !json_is_object(dicts[i])) {
             rc = trl_error_set(err, TRL_EPROTO, "%s is not a JSON object%s%s",
                                part_names[i], dicts[i] ? "" : ": ",

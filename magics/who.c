@@ -5,6 +5,11 @@
 
 #include "trellis/magic.h"
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 {
     (void)args;
@@ -27,12 +32,7 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
     const char *key;
     json_t *v;
     json_object_foreach(vars, key, v) names[i++] = key;
-    for (size_t a = 1; a < n; a++)
-        for (size_t b = a; b > 0 && strcmp(names[b - 1], names[b]) > 0; b--) {
-            const char *t = names[b];
-            names[b] = names[b - 1];
-            names[b - 1] = t;
-        }
+    qsort(names, n, sizeof *names, by_name);
     trl_ctx_printf(ctx, "%-24s %s\n%-24s %s\n", "Variable", "Type",
                    "--------", "----");
     for (i = 0; i < n; i++)

@@ -14,6 +14,7 @@ export JUPYTER_RUNTIME_DIR="$tmp/runtime"
 export JUPYTER_CONFIG_DIR="$tmp/config"
 export IPYTHONDIR="$tmp/ipython"
 export TRELLIS_HISTORY="$tmp/history.sqlite"
+export TRELLIS_REGISTRY="$tmp/registry.sqlite"
 export TRELLIS_TEST_TMP="$tmp"
 # Sanitizer reports from kernel processes (which the clients do not watch)
 # land in files; any report fails the test.

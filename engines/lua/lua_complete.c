@@ -291,13 +291,35 @@ static int inspect_main(lua_State *L)
     return 0;
 }
 
+/* Lookups run outside cells, where no interrupt reaches them: a budget of
+ * instructions stops a user's __tostring or __index that loops. */
+#define BUDGET_STEP 100000
+#define BUDGET_STEPS 20
+
+static int budget_left;
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (--budget_left <= 0)
+        luaL_error(L, "lookup took too long");
+}
+
+static int budgeted(lua_State *L, lua_CFunction fn, void *ud)
+{
+    budget_left = BUDGET_STEPS;
+    lua_sethook(L, budget_hook, LUA_MASKCOUNT, BUDGET_STEP);
+    int st = trl__lua_protect(L, fn, ud);
+    lua_sethook(L, NULL, 0, 0);
+    return st;
+}
+
 int trl__lua_complete(trl_engine *self, const char *code, size_t cursor,
                       trl_completion *out)
 {
     lookup_args a = {self, code, cursor, 0, out, NULL};
     out->matches = NULL;
-    if (trl__lua_protect(((trl__lua *)self)->L, complete_main, &a) !=
-        LUA_OK) {
+    if (budgeted(((trl__lua *)self)->L, complete_main, &a) != LUA_OK) {
         /* a failed lookup offers nothing rather than failing the request */
         json_decref(out->matches);
         out->matches = json_array();
@@ -311,8 +333,7 @@ int trl__lua_inspect(trl_engine *self, const char *code, size_t cursor,
 {
     lookup_args a = {self, code, cursor, detail, NULL, data_out};
     *data_out = NULL;
-    if (trl__lua_protect(((trl__lua *)self)->L, inspect_main, &a) !=
-        LUA_OK) {
+    if (budgeted(((trl__lua *)self)->L, inspect_main, &a) != LUA_OK) {
         json_decref(*data_out);
         *data_out = NULL;
     }

@@ -32,6 +32,8 @@ trl__lua *trl__lua_of(lua_State *L)
 
 /* ---- memory -------------------------------------------------------------- */
 
+#define LOAD_HEADROOM ((size_t)64 << 20)
+
 static void *eng_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     trl__lua *e = ud;
@@ -41,9 +43,14 @@ static void *eng_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         e->mem_used -= old;
         return NULL;
     }
-    /* Only growth can hit the limit; shrinking must always succeed. */
-    if (e->mem_limit && nsize > old &&
-        e->mem_used - old + nsize > e->mem_limit)
+    /* Only growth can hit the limit; shrinking must always succeed. The
+     * limit binds user code; compiling the next cell and reporting an
+     * error get headroom above it, so `t = nil` can still run when a
+     * runaway cell filled the heap. */
+    size_t limit = e->mem_limit;
+    if (limit && !e->enforce)
+        limit += LOAD_HEADROOM;
+    if (limit && nsize > old && e->mem_used - old + nsize > limit)
         return NULL;
     void *p = realloc(ptr, nsize);
     if (p)
@@ -94,10 +101,15 @@ int trl__lua_raise_interrupt(lua_State *L)
 static void eng_interrupt(trl_engine *self)
 {
     trl__lua *e = (trl__lua *)self;
-    /* lua_sethook is safe to call from a signal handler (lua.c does). */
+    /* lua_sethook is safe to call from a signal handler (lua.c does).
+     * Hooks are per thread: the coroutine running now needs its own. */
     e->hooked = 1;
     lua_sethook(e->L, interrupt_hook,
                 LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, HOOK_COUNT);
+    lua_State *co = e->running;
+    if (co)
+        lua_sethook(co, interrupt_hook,
+                    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, HOOK_COUNT);
 }
 
 static void unhook(trl__lua *e)
@@ -138,31 +150,32 @@ static int msgh(lua_State *L)
 /* "In [7]:3: boom" -> "In [7], line 3: boom", the form tracebacks use. */
 static void pretty_location(luaL_Buffer *b, const char *s)
 {
-    while (*s) {
-        const char *p = strstr(s, "]:");
-        if (!p || strncmp(s, "In [", 4) != 0) {
-            const char *next = strstr(s, "In [");
-            if (!next) {
-                luaL_addstring(b, s);
-                return;
-            }
-            luaL_addlstring(b, s, (size_t)(next - s));
-            s = next;
-            continue;
+    for (;;) {
+        const char *at = strstr(s, "In [");
+        if (!at) {
+            luaL_addstring(b, s);
+            return;
         }
-        const char *digits = p + 2;
-        const char *end = digits;
-        while (*end >= '0' && *end <= '9')
-            end++;
-        if (end == digits || *end != ':') {
-            luaL_addlstring(b, s, (size_t)(p + 2 - s));
-            s = p + 2;
-            continue;
+        luaL_addlstring(b, s, (size_t)(at - s));
+        /* "In [<digits>]:<digits>:" becomes "In [<digits>], line <digits>:" */
+        const char *p = at + 4;
+        while (*p >= '0' && *p <= '9')
+            p++;
+        const char *digits = NULL, *end = NULL;
+        if (p[0] == ']' && p[1] == ':') {
+            digits = end = p + 2;
+            while (*end >= '0' && *end <= '9')
+                end++;
         }
-        luaL_addlstring(b, s, (size_t)(p + 1 - s));
-        luaL_addstring(b, ", line ");
-        luaL_addlstring(b, digits, (size_t)(end - digits));
-        s = end;
+        if (digits && end > digits && *end == ':') {
+            luaL_addlstring(b, at, (size_t)(p + 1 - at));
+            luaL_addstring(b, ", line ");
+            luaL_addlstring(b, digits, (size_t)(end - digits));
+            s = end;
+        } else {
+            luaL_addlstring(b, at, 4);  /* not a location: keep, move on */
+            s = at + 4;
+        }
     }
 }
 
@@ -185,8 +198,8 @@ static void report(trl__lua *e, int status, const char *ename_override)
     const char *ename = "LuaError", *evalue = NULL, *tb = NULL;
     if (status == LUA_ERRMEM) {
         ename = "MemoryError";
-        evalue = "not enough memory (the Lua memory limit is reached; raise "
-                 "TRELLIS_LUA_MEMORY or free some values)";
+        evalue = "not enough memory (the Lua memory limit is reached: free "
+                 "some values, e.g. t = nil, or raise it with %memory 4G)";
     } else if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "ename");
         lua_getfield(L, -2, "evalue");
@@ -210,7 +223,9 @@ static void report(trl__lua *e, int status, const char *ename_override)
         /* Red ename as IPython's tracebacks, so consoles colour it. */
         snprintf(line, cap, "\x1b[0;31m%s\x1b[0m: %s", ename,
                  value ? value : "");
-        json_array_append_new(trace, json_string(line));
+        char *clean = trl_utf8_sanitize(line, strlen(line), NULL);
+        json_array_append_new(trace, json_string(clean ? clean : ""));
+        free(clean);
         free(line);
     }
     if (tb) {
@@ -222,7 +237,9 @@ static void report(trl__lua *e, int status, const char *ename_override)
                  l = strtok_r(NULL, "\n", &save)) {
                 if (strstr(l, "[C]: in ?"))
                     continue;
-                json_array_append_new(trace, json_string(l));
+                char *clean = trl_utf8_sanitize(l, strlen(l), NULL);
+                json_array_append_new(trace, json_string(clean ? clean : ""));
+                free(clean);
             }
             free(ptb);
         }
@@ -233,6 +250,9 @@ static void report(trl__lua *e, int status, const char *ename_override)
 }
 
 /* ---- execute ------------------------------------------------------------- */
+
+/* How many final lines may form the cell's result expression. */
+#define MAX_TAIL_LINES 64
 
 static int ends_with_semicolon(const char *code)
 {
@@ -269,10 +289,25 @@ static int load_cell(lua_State *L, const char *code, const char *name,
         if (st == LUA_ERRMEM)
             return st;
         /* Split before each line start, from the last line backwards:
-         * the head must be a complete chunk on its own (else the split is
-         * inside a block or an expression) and the tail an expression. */
-        for (size_t i = len; i > 0; i--) {
+         * the tail must be an expression (checked first: it is short) and
+         * the head a complete chunk on its own (else the split is inside a
+         * block or an expression). Only the last lines are tried, so a
+         * long pasted cell loads in linear time. */
+        int tries = 0;
+        for (size_t i = len; i > 0 && tries < MAX_TAIL_LINES; i--) {
             if (code[i - 1] != '\n' || i == len)
+                continue;
+            tries++;
+            luaL_buffinit(L, &b);
+            luaL_addstring(&b, "return ");
+            luaL_addlstring(&b, code + i, len - i);
+            luaL_pushresult(&b);
+            s = lua_tolstring(L, -1, &n);
+            st = luaL_loadbuffer(L, s, n, name);
+            lua_pop(L, 2);
+            if (st == LUA_ERRMEM)
+                return st;
+            if (st != LUA_OK)
                 continue;
             st = luaL_loadbuffer(L, code, i, name);
             lua_pop(L, 1);
@@ -302,11 +337,148 @@ static int load_cell(lua_State *L, const char *code, const char *name,
     return luaL_loadbuffer(L, code, len, name);
 }
 
+/* ---- guarded library functions ----------------------------------------------- */
+
+/* load/loadfile/dofile take text only: precompiled chunks are not checked
+ * by Lua and a forged one crashes the interpreter (and the kernel). */
+static int safe_load(lua_State *L)
+{
+    int has_env = !lua_isnone(L, 4);
+    lua_settop(L, 4);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_pushliteral(L, "t");
+    if (has_env)
+        lua_pushvalue(L, 4);
+    lua_call(L, has_env ? 4 : 3, LUA_MULTRET);
+    return lua_gettop(L) - 4;
+}
+
+static int safe_loadfile(lua_State *L)
+{
+    const char *fname = luaL_optstring(L, 1, NULL);
+    int has_env = !lua_isnone(L, 3);
+    if (luaL_loadfilex(L, fname, "t") != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (has_env) {
+        lua_pushvalue(L, 3);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+static int safe_dofile(lua_State *L)
+{
+    const char *fname = luaL_optstring(L, 1, NULL);
+    lua_settop(L, 1);
+    if (luaL_loadfilex(L, fname, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+/* A finalizer runs with hooks off, where no interrupt can stop it. */
+static int safe_setmetatable(lua_State *L)
+{
+    if (lua_istable(L, 2)) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: __gc finalizers are not "
+                              "allowed in the kernel (they run where an "
+                              "interrupt cannot stop them)");
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+/* coroutine.resume that tells the SIGINT handler which coroutine runs. */
+static int tracked_resume(lua_State *L)
+{
+    trl__lua *e = trl__lua_of(L);
+    lua_State *co = lua_tothread(L, 1);
+    lua_State *prev = e->running;
+    if (co) {
+        e->running = co;
+        if (e->hooked)  /* an interrupt is pending: this thread too */
+            lua_sethook(co, interrupt_hook,
+                        LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT,
+                        HOOK_COUNT);
+    }
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    int st = lua_pcall(L, n, LUA_MULTRET, 0);
+    e->running = prev;
+    if (st != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+/* coroutine.wrap through tracked_resume: errors propagate as with the
+ * standard wrap. */
+static int tracked_wrap_call(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(2));  /* tracked resume */
+    lua_pushvalue(L, lua_upvalueindex(1));  /* the coroutine */
+    lua_rotate(L, 1, 2);
+    lua_call(L, n + 1, LUA_MULTRET);
+    if (!lua_toboolean(L, 1)) {
+        lua_settop(L, 2);
+        return lua_error(L);
+    }
+    return lua_gettop(L) - 1;
+}
+
+static int tracked_wrap(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_State *co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, tracked_wrap_call, 2);
+    return 1;
+}
+
+static void guard_library(lua_State *L)
+{
+    lua_getglobal(L, "load");
+    lua_pushcclosure(L, safe_load, 1);
+    lua_setglobal(L, "load");
+    lua_pushcfunction(L, safe_loadfile);
+    lua_setglobal(L, "loadfile");
+    lua_pushcfunction(L, safe_dofile);
+    lua_setglobal(L, "dofile");
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, safe_setmetatable, 1);
+    lua_setglobal(L, "setmetatable");
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -1, "resume");
+    lua_pushcclosure(L, tracked_resume, 1);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "resume");
+    lua_pushcclosure(L, tracked_wrap, 1);
+    lua_setfield(L, -2, "wrap");
+    lua_pop(L, 1);
+}
+
 /* ---- protected calls -------------------------------------------------------- */
 
 /* Every entry point runs inside lua_pcall: an error outside a cell's own
  * pcall (out of memory while reporting, a user's metamethod, a broken
  * global) would otherwise reach the panic function and abort the kernel. */
+static char protect_error[256];
+
 int trl__lua_protect(lua_State *L, lua_CFunction fn, void *ud)
 {
     int base = lua_gettop(L);
@@ -315,6 +487,11 @@ int trl__lua_protect(lua_State *L, lua_CFunction fn, void *ud)
     lua_pushcfunction(L, fn);
     lua_pushlightuserdata(L, ud);
     int st = lua_pcall(L, 1, 0, 0);
+    if (st != LUA_OK)
+        snprintf(protect_error, sizeof protect_error, "%s",
+                 lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                : "(error object is not a "
+                                                  "string)");
     lua_settop(L, base);
     return st;
 }
@@ -395,8 +572,9 @@ static void show_result(lua_State *L, trl_exec_ctx *ctx)
     /* `_` holds the last result, as in IPython; raw, so no user
      * __newindex on _G can fail here */
     lua_pushglobaltable(L);
+    lua_pushliteral(L, "_");
     lua_pushvalue(L, 2);
-    lua_setfield(L, -2, "_");
+    lua_rawset(L, -3);
     trl_ctx_result(ctx, bundle, NULL);
 }
 
@@ -415,7 +593,9 @@ static int exec_main(lua_State *L)
     }
     lua_pushcfunction(L, msgh);
     lua_insert(L, 1);
+    a->e->enforce = 1;
     st = lua_pcall(L, 0, LUA_MULTRET, 1);
+    a->e->enforce = 0;
     if (st != LUA_OK) {
         report(a->e, st, NULL);
         a->rc = trl_ctx_interrupted(a->ctx) ? TRL_EINTR : TRL_EINVAL;
@@ -442,13 +622,16 @@ static int eng_execute(trl_engine *self, const char *code, trl_exec_ctx *ctx)
         a.rc = TRL_EINVAL;
         if (st == LUA_ERRMEM)
             trl_ctx_fail(ctx, "MemoryError", "not enough memory (the Lua "
-                         "memory limit is reached; see %memory)", NULL);
+                         "memory limit is reached: free some values, or "
+                         "raise it with %memory)", NULL);
         else if (trl_ctx_interrupted(ctx))
             trl_ctx_fail(ctx, "KeyboardInterrupt", "interrupted by the user",
                          NULL);
         else
-            trl_ctx_fail(ctx, "LuaError", "error while showing the result "
-                         "(a metamethod or a replaced global failed)", NULL);
+            trl_ctx_fail(ctx, "LuaError", protect_error,
+                         json_pack("[s, s]", "error outside the cell's own "
+                                   "code (a hook, a metamethod or a replaced "
+                                   "global):", protect_error));
     }
     lua_settop(L, 0);
     e->ctx = NULL;
@@ -720,6 +903,7 @@ trl_engine *trl_lua_engine_new(const trl_engine_config *config,
     lua_getfield(e->L, -1, "sort");
     lua_rawsetp(e->L, LUA_REGISTRYINDEX, &sort_key);
     lua_pop(e->L, 1);
+    guard_library(e->L);
     e->registry = config ? config->registry : NULL;
     trl__lua_open_kernel_lib(e->L);
     trl__lua_open_features(e->L);

@@ -17,6 +17,9 @@ typedef struct trl__lua {
     volatile sig_atomic_t hooked;  /* the interrupt hook is installed; set
                                     * by the SIGINT handler */
     struct trl_registry *registry;  /* borrowed from the kernel, may be NULL */
+    int enforce;            /* user code runs: the memory limit binds */
+    lua_State *volatile running;  /* the coroutine user code runs in, for
+                                   * the SIGINT handler; NULL = L */
 } trl__lua;
 
 /* Calls fn(L) with ud as its only argument inside lua_pcall; returns the

@@ -76,6 +76,12 @@ static void sb_push(lua_State *L, sb *b)
 
 static void add_repr(lua_State *L, sb *b, int idx, int depth);
 
+static int tolstring(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
 static void add_quoted(sb *b, const char *s, size_t n)
 {
     sb_addchar(b, '"');
@@ -227,8 +233,9 @@ static void add_repr(lua_State *L, sb *b, int idx, int depth)
     default:
         break;
     }
-    /* tostring may run a failing __tostring: protect the repr from it */
-    lua_getglobal(L, "tostring");
+    /* __tostring may fail: protect the repr from it (and use the
+     * metamethod directly, not a global `tostring` the user replaced) */
+    lua_pushcfunction(L, tolstring);
     lua_pushvalue(L, idx);
     if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_isstring(L, -1)) {
         lua_pop(L, 1);
