@@ -285,6 +285,21 @@ static void test_interrupt_stops_an_infinite_loop(void **state)
     assert_string_equal(result_text(f), "42");
 }
 
+static void test_interrupt_stops_a_long_string_rep(void **state)
+{
+    fixture *f = *state;
+    size_t used, limit;
+    f->e->ops->memory(f->e, 1, (size_t)2 << 30, &used, &limit);
+    signal(SIGALRM, on_alarm);
+    struct itimerval t = {{0, 0}, {0, 50000}};
+    setitimer(ITIMER_REAL, &t, NULL);
+    run(f, "s = string.rep('ab', 4e8, ',')", 0);
+    assert_true(f->ctx.failed);
+    assert_string_equal(f->ctx.ename, "KeyboardInterrupt");
+    run(f, "string.rep('ab', 3, '-')", 0);
+    assert_string_equal(result_text(f), "\"ab-ab-ab\"");
+}
+
 static void test_os_exit_is_refused(void **state)
 {
     fixture *f = *state;
@@ -432,6 +447,7 @@ int main(void)
         T(test_input_needs_allow_stdin),
         T(test_memory_limit_is_an_error_not_a_crash),
         T(test_interrupt_stops_an_infinite_loop),
+        T(test_interrupt_stops_a_long_string_rep),
         T(test_os_exit_is_refused),
         T(test_is_complete),
         T(test_completion),
