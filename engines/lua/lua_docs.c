@@ -81,6 +81,14 @@ static const struct {
     {"frame:lineage", "frame:lineage() -> JSON text\n\nWhere the frame came "
                       "from: file and hash, or parents and derivation."},
     {"frame:ref", "frame:ref() -> \"name@N\" or nil"},
+    {"frame:group_by", "frame:group_by(key):agg{out = \"fn\" | {column, "
+                       "\"fn\"}} -> frame\n\nOne row per key value (missing "
+                       "keys dropped, sorted by key); fn is count, sum, mean, "
+                       "std, min, max, n_unique or first. out = \"mean\" "
+                       "averages the column called out."},
+    {"frame:join", "frame:join(other, key [, {how = \"inner\"|\"left\"}]) "
+                   "-> frame\n\nRows matched on the key column; other's "
+                   "clashing names get _right."},
     {"column:mean", "column:mean() -> number\n\nMean of the present values "
                     "(NaN when none)."},
     {"column:std", "column:std() -> number\n\nSample standard deviation "

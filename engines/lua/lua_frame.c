@@ -323,6 +323,142 @@ static int frame_ref(lua_State *L)
     return 1;
 }
 
+/* ---- group by and join ------------------------------------------------------ */
+
+#define GROUPED_MT "trellis.grouped"
+
+/* f:group_by("key") -> a grouping whose :agg{...} makes the frame. */
+static int frame_group_by(lua_State *L)
+{
+    trl__lf_check_frame(L, 1);
+    const char *key = luaL_checkstring(L, 2);
+    if (!trl_frame_get(trl__lf_check_frame(L, 1), key))
+        return luaL_error(L, "group_by: no column '%s'", key);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "frame");
+    lua_pushstring(L, key);
+    lua_setfield(L, -2, "key");
+    luaL_setmetatable(L, GROUPED_MT);
+    return 1;
+}
+
+/* grouped:agg{out = "fn" | {"column", "fn"}, ...}: out = "fn" aggregates
+ * the column called out. Output columns: the key, then the aggregates in
+ * name order (a Lua table has no order of its own). */
+static int grouped_agg(lua_State *L)
+{
+    int ok = lua_getmetatable(L, 1);
+    if (ok) {
+        luaL_getmetatable(L, GROUPED_MT);
+        ok = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+    }
+    if (!ok)
+        return luaL_error(L, "agg must be called on f:group_by(key), as "
+                          "f:group_by(\"plan\"):agg{...}");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    lua_getfield(L, 1, "frame");                     /* 3 */
+    trl_frame *f = trl__lf_check_frame(L, 3);
+    lua_getfield(L, 1, "key");                       /* 4 */
+    const char *key = lua_tostring(L, 4);
+    lua_newtable(L);                                 /* 5: output names */
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return luaL_error(L, "agg: keys are output column names");
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, 5, ++n);
+    }
+    if (n == 0)
+        return luaL_error(L, "agg needs at least one aggregate, e.g. "
+                          "agg{spend = \"mean\"}");
+    trl__lua_sort(L, 5);
+    trl_agg *aggs = lua_newuserdatauv(L, (size_t)n * sizeof *aggs, 0); /* 6 */
+    json_t *spec = json_object();
+    for (lua_Integer i = 0; i < n; i++) {
+        lua_rawgeti(L, 5, i + 1);                    /* name, anchored in 5 */
+        const char *as = lua_tostring(L, -1);
+        lua_gettable(L, 2);                          /* its spec */
+        const char *col = as, *fn = NULL;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            fn = lua_tostring(L, -1);
+        } else if (lua_istable(L, -1)) {
+            lua_rawgeti(L, -1, 1);
+            lua_rawgeti(L, -2, 2);
+            col = lua_tostring(L, -2);
+            fn = lua_tostring(L, -1);
+            lua_pop(L, 2);  /* strings stay anchored in the spec table */
+        }
+        int code = fn ? trl_agg_parse(fn) : -1;
+        if (!col || code < 0) {
+            json_decref(spec);
+            return luaL_error(L, "agg: '%s' needs \"count\", \"sum\", "
+                              "\"mean\", \"std\", \"min\", \"max\", "
+                              "\"n_unique\" or \"first\" (or {column, "
+                              "fn})", as);
+        }
+        aggs[i].column = col;
+        aggs[i].fn = (trl_agg_fn)code;
+        aggs[i].as = as;
+        json_object_set_new(spec, as, json_pack("[s, s]", col, fn));
+        lua_pop(L, 1);
+    }
+    int box = trl__lf_push_box(L);
+    trl_error err = {0};
+    trl_frame *g = trl_frame_group_by(f, key, aggs, (size_t)n, &err);
+    if (!g) {
+        json_decref(spec);
+        return trl__lf_fail(L, &err);
+    }
+    trl_frame_set_lineage(g, trl__lf_derived_lineage(
+                                 f, json_pack("{s:s, s:s, s:o}", "op",
+                                              "group_by", "key", key, "agg",
+                                              spec)));
+    return trl__lf_finish(L, box, g);
+}
+
+static json_t *parent_of(const trl_frame *f)
+{
+    return f->ref ? json_string(f->ref)
+           : f->lineage ? json_deep_copy(f->lineage)
+                        : json_pack("{s:s}", "source", "lua");
+}
+
+/* f:join(other, "key" [, {how = "inner" | "left"}]) */
+static int frame_join(lua_State *L)
+{
+    trl_frame *left = trl__lf_check_frame(L, 1);
+    trl_frame *right = trl__lf_check_frame(L, 2);
+    const char *key = luaL_checkstring(L, 3);
+    trl_join_kind kind = TRL_JOIN_INNER;
+    if (lua_istable(L, 4)) {
+        lua_getfield(L, 4, "how");
+        const char *how = luaL_optstring(L, -1, "inner");
+        if (strcmp(how, "left") == 0)
+            kind = TRL_JOIN_LEFT;
+        else if (strcmp(how, "inner") != 0)
+            return luaL_error(L, "join: how must be \"inner\" or \"left\", "
+                              "not \"%s\"", how);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 4);
+    int box = trl__lf_push_box(L);
+    trl_error err = {0};
+    trl_frame *g = trl_frame_join(left, right, key, kind, &err);
+    if (!g)
+        return trl__lf_fail(L, &err);
+    trl_frame_set_lineage(
+        g, json_pack("{s:s, s:[o, o], s:[{s:s, s:s, s:s}]}", "source",
+                     "derived", "parents", parent_of(left), parent_of(right),
+                     "derivation", "op", "join", "on", key, "how",
+                     kind == TRL_JOIN_LEFT ? "left" : "inner"));
+    return trl__lf_finish(L, box, g);
+}
+
 /* ---- display ---------------------------------------------------------------- */
 
 #define SHOW_ALL 20  /* frames up to this many rows show whole */
@@ -691,6 +827,7 @@ static const luaL_Reg frame_methods[] = {
     {"split", frame_split},     {"drop", frame_drop},
     {"describe", frame_describe}, {"hist", frame_hist},
     {"lineage", frame_lineage}, {"ref", frame_ref},
+    {"group_by", frame_group_by}, {"join", frame_join},
     {NULL, NULL}};
 
 
@@ -719,4 +856,13 @@ void trl__lf_open_frame(lua_State *L)
 
     lua_newtable(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &describe_cache_key);
+
+    luaL_newmetatable(L, GROUPED_MT);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, grouped_agg);
+    lua_setfield(L, -2, "agg");
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, "grouped frame (use :agg{...})");
+    lua_setfield(L, -2, "__name");
+    lua_pop(L, 1);
 }

@@ -184,6 +184,50 @@ trl_frame *trl_frame_sample(const trl_frame *f, size_t n, uint64_t seed,
 int trl_frame_split(const trl_frame *f, const double *fractions, size_t k,
                     uint64_t seed, trl_frame **out, trl_error *err);
 
+/* ---- group by and join ----------------------------------------------------- */
+
+typedef enum {
+    TRL_AGG_COUNT,    /* present values */
+    TRL_AGG_SUM,
+    TRL_AGG_MEAN,
+    TRL_AGG_STD,      /* ddof = 1, as pandas */
+    TRL_AGG_MIN,
+    TRL_AGG_MAX,
+    TRL_AGG_N_UNIQUE,
+    TRL_AGG_FIRST     /* first present value in row order */
+} trl_agg_fn;
+
+typedef struct trl_agg {
+    const char *column;  /* input column */
+    trl_agg_fn fn;
+    const char *as;      /* output column name */
+} trl_agg;
+
+/* Parses "count", "sum", "mean", "std", "min", "max", "n_unique", "first";
+ * -1 when unknown. */
+int trl_agg_parse(const char *name);
+
+/* One row per distinct key (rows whose key is missing are dropped, as
+ * pandas), sorted by key; the key column first, then one column per agg:
+ * count and n_unique as i64, first as the input's type, the rest f64.
+ * Errors name unknown columns and aggregations that do not apply (sum of
+ * a str column). */
+trl_frame *trl_frame_group_by(const trl_frame *f, const char *key,
+                              const trl_agg *aggs, size_t n,
+                              trl_error *err);
+
+typedef enum { TRL_JOIN_INNER, TRL_JOIN_LEFT } trl_join_kind;
+
+/* Rows of left matched with rows of right on the key column (equal values
+ * of equal type class: numbers with numbers, strings by content); every
+ * match pair gives a row, in left order then right order. LEFT keeps
+ * unmatched left rows with missing right values. Output: left's columns,
+ * then right's except the key; a right name that clashes gets suffix
+ * "_right". */
+trl_frame *trl_frame_join(const trl_frame *left, const trl_frame *right,
+                          const char *key, trl_join_kind kind,
+                          trl_error *err);
+
 /* ---- CSV ------------------------------------------------------------------ */
 
 typedef struct trl_csv_options {

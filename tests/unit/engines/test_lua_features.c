@@ -262,6 +262,29 @@ static void test_select_head_sample_split(void **state)
     assert_string_equal(result(f), "3\t1\t\"i64\"");
 }
 
+static void test_group_by_and_join(void **state)
+{
+    fixture *f = *state;
+    load(f);
+    ok(f, "g = f:group_by('plan'):agg{spend = 'mean', n = {'id', 'count'}}\n"
+          "#g, g.plan[1], g.spend[1], g.n[1], g:columns()[2]");
+    assert_string_equal(result(f), "3\t\"basic\"\t11.375\t2\t\"n\"");
+    ok(f, "g.n[1]");
+    assert_string_equal(result(f), "2");
+    ok(f, "plans = features.frame{plan = {'basic', 'pro'}, price = {5, 15}}\n"
+          "#f:join(plans, 'plan'), #f:join(plans, 'plan', {how = 'left'})");
+    assert_string_equal(result(f), "3\t4");
+    ok(f, "j = f:join(plans, 'plan', {how = 'left'})\nj.price[4], j.price[1]");
+    assert_string_equal(result(f), "nil\t5");
+    run(f, "f:group_by('plan'):agg{plan = 'mean'}");
+    assert_true(f->ctx.failed);
+    assert_non_null(strstr(f->ctx.evalue, "str"));
+    run(f, "f:group_by('plan'):agg{spend = 'median'}");
+    assert_true(f->ctx.failed);
+    ok(f, "features.version(features.register('by_plan', g)):lineage()");
+    assert_non_null(strstr(result(f), "group_by"));
+}
+
 static void test_inspect_documents_registry_functions(void **state)
 {
     fixture *f = *state;
@@ -321,6 +344,7 @@ int main(void)
         T(test_frames_display_as_html_tables),
         T(test_describe_and_hist),
         T(test_select_head_sample_split),
+        T(test_group_by_and_join),
         T(test_inspect_documents_registry_functions),
         T(test_completion_offers_columns_and_methods),
     };
