@@ -183,23 +183,10 @@ trl_frame *trl_frame_take(const trl_frame *f, const size_t *idx, size_t n,
 trl_frame *trl_frame_filter(const trl_frame *f, const trl_column *mask,
                             trl_error *err)
 {
-    if (mask->type != TRL_BOOL || mask->len != f->nrows) {
-        trl_error_set(err, TRL_EINVAL, "filter needs a bool mask of %zu "
-                      "rows (got %s, %zu rows)", f->nrows,
-                      trl_dtype_name(mask->type), mask->len);
+    size_t n;
+    size_t *idx = trl__mask_rows(mask, f->nrows, &n, err);
+    if (!idx)
         return NULL;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < mask->len; i++)
-        n += mask->v.b[i] == 1;
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx) {
-        trl_error_set(err, TRL_ENOMEM, "out of memory");
-        return NULL;
-    }
-    for (size_t i = 0, k = 0; i < mask->len; i++)
-        if (mask->v.b[i] == 1)
-            idx[k++] = i;
     trl_frame *g = trl_frame_take(f, idx, n, err);
     free(idx);
     return g;

@@ -31,15 +31,6 @@ typedef struct keymap {
     size_t cap, n;
 } keymap;
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 static int keymap_init(keymap *m, size_t cap)
 {
     m->cap = 16;
@@ -67,7 +58,7 @@ static void keymap_free(keymap *m)
 static size_t keymap_slot(const keymap *m, uint64_t key)
 {
     size_t mask = m->cap - 1;
-    for (size_t i = mix(key) & mask;; i = (i + 1) & mask)
+    for (size_t i = trl__mix64(key) & mask;; i = (i + 1) & mask)
         if (m->vals[i] < 0 || m->keys[i] == key)
             return i;
 }
@@ -209,7 +200,7 @@ static trl_column *aggregate(const trl_column *c, trl_agg_fn fn,
             uint64_t k = row_key(c, i, &present);
             /* one key per (group, value) pair, folded to 64 bits: two
              * pairs collide with odds of 2^-64 */
-            uint64_t pair = mix(k) ^ (mix((uint64_t)g + 0x9E37ull) << 1);
+            uint64_t pair = trl__mix64(k) ^ (trl__mix64((uint64_t)g + 0x9E37ull) << 1);
             if (keymap_get_or_add(&seen, pair, 0, &added) == -2)
                 goto oom_map;
             if (added)

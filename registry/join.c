@@ -9,15 +9,6 @@
 
 #define NO_ROW SIZE_MAX
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    return x ^ (x >> 33);
-}
-
 static int numeric(const trl_column *c)
 {
     return c->type != TRL_STR;
@@ -181,7 +172,7 @@ trl_frame *trl_frame_join(const trl_frame *left, const trl_frame *right,
         uint64_t k;
         if (!key_of(rk, j, as_int, NULL, &k))
             continue;
-        size_t s = mix(k) & (cap - 1);
+        size_t s = trl__mix64(k) & (cap - 1);
         while (head[s] != NO_ROW && slot_key[s] != k)
             s = (s + 1) & (cap - 1);
         if (head[s] == NO_ROW) {
@@ -202,7 +193,7 @@ trl_frame *trl_frame_join(const trl_frame *left, const trl_frame *right,
         uint64_t k;
         size_t first = NO_ROW;
         if (key_of(lk, i, as_int, map, &k)) {
-            size_t s = mix(k) & (cap - 1);
+            size_t s = trl__mix64(k) & (cap - 1);
             while (head[s] != NO_ROW && slot_key[s] != k)
                 s = (s + 1) & (cap - 1);
             first = head[s];

@@ -377,28 +377,37 @@ trl_column *trl_column_take(const trl_column *a, const size_t *idx, size_t n,
     return out;
 }
 
-trl_column *trl_column_filter(const trl_column *a, const trl_column *mask,
-                              trl_error *err)
+size_t *trl__mask_rows(const trl_column *mask, size_t len, size_t *n,
+                       trl_error *err)
 {
-    if (mask->type != TRL_BOOL || mask->len != a->len) {
-        trl_error_set(err, TRL_EINVAL, mask->type != TRL_BOOL
-                      ? "filter needs a bool mask, not %s"
-                      : "filter: the mask has another number of rows%s",
-                      mask->type != TRL_BOOL ? trl_dtype_name(mask->type)
-                                             : "");
+    if (mask->type != TRL_BOOL || mask->len != len) {
+        trl_error_set(err, TRL_EINVAL, "filter needs a bool mask of %zu "
+                      "rows (got %s, %zu rows)", len,
+                      trl_dtype_name(mask->type), mask->len);
         return NULL;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < a->len; i++)
-        n += mask->v.b[i] == 1;
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++)
+        count += mask->v.b[i] == 1;
+    size_t *idx = malloc((count ? count : 1) * sizeof *idx);
     if (!idx) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
         return NULL;
     }
-    for (size_t i = 0, k = 0; i < a->len; i++)
+    for (size_t i = 0, k = 0; i < len; i++)
         if (mask->v.b[i] == 1)
             idx[k++] = i;
+    *n = count;
+    return idx;
+}
+
+trl_column *trl_column_filter(const trl_column *a, const trl_column *mask,
+                              trl_error *err)
+{
+    size_t n;
+    size_t *idx = trl__mask_rows(mask, a->len, &n, err);
+    if (!idx)
+        return NULL;
     trl_column *out = trl_column_take(a, idx, n, err);
     free(idx);
     return out;

@@ -13,4 +13,19 @@ int trl__registry_interrupted(void);
 /* Fills err with "interrupted" and returns TRL_EINTR. */
 int trl__registry_interrupt_error(trl_error *err);
 
+/* A 64-bit hash finaliser (MurmurHash3's): spreads keys over a table. */
+static inline uint64_t trl__mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    return x ^ (x >> 33);
+}
+
+/* The rows where mask (bool, len rows) is true, missing counting false:
+ * a malloc'd array of *n indices, or NULL with err set. */
+size_t *trl__mask_rows(const trl_column *mask, size_t len, size_t *n,
+                       trl_error *err);
+
 #endif
