@@ -40,7 +40,22 @@ static size_t width(trl_dtype t)
     return 8;
 }
 
+static trl_column *column_alloc(trl_dtype type, size_t len,
+                                trl_strdict *dict, int zero);
+
 trl_column *trl_column_new(trl_dtype type, size_t len, trl_strdict *dict)
+{
+    return column_alloc(type, len, dict, 1);
+}
+
+trl_column *trl__column_new_uninit(trl_dtype type, size_t len,
+                                   trl_strdict *dict)
+{
+    return column_alloc(type, len, dict, 0);
+}
+
+static trl_column *column_alloc(trl_dtype type, size_t len,
+                                trl_strdict *dict, int zero)
 {
     trl_column *c = calloc(1, sizeof *c);
     if (!c)
@@ -53,14 +68,17 @@ trl_column *trl_column_new(trl_dtype type, size_t len, trl_strdict *dict)
         free(c);
         return NULL;
     }
-    /* calloc: fresh pages are zero without touching them */
-    c->v.f64 = calloc(len ? len : 1, w);
+    /* calloc: fresh pages are zero without touching them; outputs that
+     * are written whole take malloc, whose freed pages glibc reuses
+     * without new page faults */
+    c->v.f64 = zero ? calloc(len ? len : 1, w) : malloc((len ? len : 1) * w);
     if (!c->v.f64) {
         free(c);
         return NULL;
     }
     if (type == TRL_STR) {
-        memset(c->v.codes, 0xff, len * sizeof(int32_t));  /* all missing */
+        if (zero)
+            memset(c->v.codes, 0xff, len * sizeof(int32_t));  /* missing */
         if (dict) {
             trl_strdict_incref(dict);
             c->dict = dict;

@@ -99,7 +99,7 @@ static uint8_t as_bool(const trl_column *c, size_t i)
 static trl_column *strings_equal(trl_binop op, const trl_column *a,
                                  const trl_column *b, trl_error *err)
 {
-    trl_column *out = trl_column_new(TRL_BOOL, a->len, NULL);
+    trl_column *out = trl__column_new_uninit(TRL_BOOL, a->len, NULL);
     if (!out) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
         return NULL;
@@ -140,7 +140,7 @@ trl_column *trl_column_binop(trl_binop op, const trl_column *a,
         return NULL;
     }
     size_t n = a->len;
-    trl_column *out = trl_column_new(
+    trl_column *out = trl__column_new_uninit(
         is_cmp(op) || is_logic(op) ? TRL_BOOL : TRL_F64, n, NULL);
     if (!out) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
@@ -202,7 +202,7 @@ trl_column *trl_column_binop_scalar(trl_binop op, const trl_column *a,
         return NULL;
     }
     size_t n = a->len;
-    trl_column *out = trl_column_new(is_cmp(op) ? TRL_BOOL : TRL_F64, n,
+    trl_column *out = trl__column_new_uninit(is_cmp(op) ? TRL_BOOL : TRL_F64, n,
                                      NULL);
     if (!out) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
@@ -255,7 +255,7 @@ trl_column *trl_column_cmp_str(trl_binop op, const trl_column *a,
                       "column and == or ~=", op_name(op));
         return NULL;
     }
-    trl_column *out = trl_column_new(TRL_BOOL, a->len, NULL);
+    trl_column *out = trl__column_new_uninit(TRL_BOOL, a->len, NULL);
     if (!out) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
         return NULL;
@@ -279,7 +279,7 @@ trl_column *trl_column_unop(trl_unop op, const trl_column *a, trl_error *err)
                       "column, not str");
         return NULL;
     }
-    trl_column *out = trl_column_new(op == TRL_FN_NOT ? TRL_BOOL : TRL_F64,
+    trl_column *out = trl__column_new_uninit(op == TRL_FN_NOT ? TRL_BOOL : TRL_F64,
                                      a->len, NULL);
     if (!out) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
@@ -315,7 +315,7 @@ trl_column *trl_column_clip(const trl_column *a, double lo, double hi,
                       : "clip: the lower bound is above the upper one");
         return NULL;
     }
-    trl_column *out = trl_column_new(TRL_F64, a->len, NULL);
+    trl_column *out = trl__column_new_uninit(TRL_F64, a->len, NULL);
     if (!out) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
         return NULL;
@@ -336,7 +336,7 @@ trl_column *trl_column_fill_missing(const trl_column *a, double value,
                       "numeric column, not str");
         return NULL;
     }
-    trl_column *out = trl_column_new(TRL_F64, a->len, NULL);
+    trl_column *out = trl__column_new_uninit(TRL_F64, a->len, NULL);
     if (!out) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
         return NULL;
@@ -352,7 +352,7 @@ trl_column *trl_column_fill_missing(const trl_column *a, double value,
 trl_column *trl_column_take(const trl_column *a, const size_t *idx, size_t n,
                             trl_error *err)
 {
-    trl_column *out = trl_column_new(a->type, n, a->dict);
+    trl_column *out = trl__column_new_uninit(a->type, n, a->dict);
     if (!out) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
         return NULL;

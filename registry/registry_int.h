@@ -10,6 +10,11 @@
 /* Non-zero when the user asked to stop (see trl_registry_set_interrupt). */
 int trl__registry_interrupted(void);
 
+/* As trl_column_new, but the values are left unset: for outputs that
+ * write every row. */
+trl_column *trl__column_new_uninit(trl_dtype type, size_t len,
+                                   trl_strdict *dict);
+
 /* Fills err with "interrupted" and returns TRL_EINTR. */
 int trl__registry_interrupt_error(trl_error *err);
 
