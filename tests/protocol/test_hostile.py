@@ -27,7 +27,7 @@ from jupyter_client.manager import start_new_kernel
 KERNEL = "trellis"
 STARTUP_TIMEOUT = 60
 REPLY_TIMEOUT = 20   # a reply that should come at once
-WEDGE_TIMEOUT = 2    # how long a reply that never comes is waited for
+WEDGE_TIMEOUT = 10   # how long a reply that may never come is waited for
 EXEC_DEFAULTS = dict(silent=False, store_history=True, user_expressions={},
                      allow_stdin=False, stop_on_error=True)
 
@@ -144,6 +144,17 @@ def send_raw_content(kc, msg_type, content_bytes):
 def interrupt_then_reply(km, kc, code, delay=0.5, **kw):
     """Runs code, interrupts it after delay s; the reply or None."""
     msg_id = kc.execute(code, **kw)
+    # interrupt only once the cell runs: an interrupt that reaches an idle
+    # kernel is ignored (as ipykernel's), which a loaded machine can cause
+    deadline = time.monotonic() + REPLY_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.5)
+        except Exception:
+            continue
+        if (msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "execute_input"):
+            break
     time.sleep(delay)
     km.interrupt_kernel()
     return get_reply(kc, msg_id, WEDGE_TIMEOUT)
