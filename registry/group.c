@@ -357,34 +357,13 @@ static int stop_at(size_t pos)
            trl__registry_interrupted();
 }
 
-/* Neumaier's compensated sum, as stats.c: within a few ulps of sum |x|,
- * so it agrees with NumPy's pairwise sum far inside 1e-9. */
-typedef struct ksum {
-    double s, c;
-} ksum;
-
-static inline void ksum_add(ksum *k, double x)
-{
-    double t = k->s + x;
-    if (fabs(k->s) >= fabs(x))
-        k->c += (k->s - t) + x;
-    else
-        k->c += (x - t) + k->s;
-    k->s = t;
-}
-
-/* Once an infinity entered, the compensation is NaN: inf - inf. */
-static double ksum_value(const ksum *k)
-{
-    return isfinite(k->s) ? k->s + k->c : k->s;
-}
 
 /* Per-group state of one numeric aggregate. */
 typedef struct acc {
     int64_t *count;
-    ksum *sum;        /* sum, mean, std */
+    trl__ksum *sum;        /* sum, mean, std */
     double *lo, *hi;  /* min, max, std */
-    ksum *sq;         /* std: squared deviations from the mean */
+    trl__ksum *sq;         /* std: squared deviations from the mean */
 } acc;
 
 static void acc_free(acc *a)
@@ -436,7 +415,7 @@ static int accumulate(const trl_column *c, const int32_t *gid, acc *a,
             a->count[g[j]]++;
         if (a->sum)
             for (size_t j = 0; j < k; j++)
-                ksum_add(&a->sum[g[j]], v[j]);
+                trl__ksum_add(&a->sum[g[j]], v[j]);
         if (a->lo)
             for (size_t j = 0; j < k; j++)
                 a->lo[g[j]] = v[j] < a->lo[g[j]] ? v[j] : a->lo[g[j]];
@@ -461,7 +440,7 @@ static int accumulate_squares(const trl_column *c, const int32_t *gid,
         size_t k = next_chunk(c, gid, &pos, v, g);
         for (size_t j = 0; j < k; j++) {
             double d = v[j] - mean[g[j]];
-            ksum_add(&a->sq[g[j]], d * d);
+            trl__ksum_add(&a->sq[g[j]], d * d);
         }
     }
     return 0;
@@ -484,7 +463,7 @@ static int numeric_agg(const trl_column *c, trl_agg_fn fn, const int32_t *gid,
             rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
         } else {
             for (size_t g = 0; g < ngroups; g++)
-                mean[g] = a.count[g] ? ksum_value(&a.sum[g]) /
+                mean[g] = a.count[g] ? trl__ksum_value(&a.sum[g]) /
                                            (double)a.count[g]
                                      : NAN;
             rc = accumulate_squares(c, gid, mean, &a, err);
@@ -495,9 +474,9 @@ static int numeric_agg(const trl_column *c, trl_agg_fn fn, const int32_t *gid,
         double n = (double)a.count[g];
         switch (fn) {
         case TRL_AGG_COUNT: out->v.i64[r] = a.count[g]; break;
-        case TRL_AGG_SUM: out->v.f64[r] = ksum_value(&a.sum[g]); break;
+        case TRL_AGG_SUM: out->v.f64[r] = trl__ksum_value(&a.sum[g]); break;
         case TRL_AGG_MEAN:
-            out->v.f64[r] = n ? ksum_value(&a.sum[g]) / n : NAN;
+            out->v.f64[r] = n ? trl__ksum_value(&a.sum[g]) / n : NAN;
             break;
         case TRL_AGG_STD:
             if (n < 2)
@@ -505,7 +484,7 @@ static int numeric_agg(const trl_column *c, trl_agg_fn fn, const int32_t *gid,
             else if (a.lo[g] == a.hi[g] && isfinite(a.lo[g]))
                 out->v.f64[r] = 0;  /* constant: exactly 0, as stats.c */
             else
-                out->v.f64[r] = sqrt(ksum_value(&a.sq[g]) / (n - 1));
+                out->v.f64[r] = sqrt(trl__ksum_value(&a.sq[g]) / (n - 1));
             break;
         case TRL_AGG_MIN: out->v.f64[r] = n ? a.lo[g] : NAN; break;
         case TRL_AGG_MAX: out->v.f64[r] = n ? a.hi[g] : NAN; break;

@@ -2,6 +2,8 @@
 #ifndef TRELLIS_REGISTRY_INT_H
 #define TRELLIS_REGISTRY_INT_H
 
+#include <math.h>
+
 #include "trellis/registry.h"
 
 /* Rows between two polls of the interrupt callback in long loops. */
@@ -32,5 +34,27 @@ static inline uint64_t trl__mix64(uint64_t x)
  * a malloc'd array of *n indices, or NULL with err set. */
 size_t *trl__mask_rows(const trl_column *mask, size_t len, size_t *n,
                        trl_error *err);
+
+/* Neumaier's compensated sum: within a few ulps of sum |x|, so it agrees
+ * with NumPy's pairwise sum far inside 1e-9. Shared by stats and group. */
+typedef struct trl__ksum {
+    double s, c;
+} trl__ksum;
+
+static inline void trl__ksum_add(trl__ksum *k, double x)
+{
+    double t = k->s + x;
+    if (fabs(k->s) >= fabs(x))
+        k->c += (k->s - t) + x;
+    else
+        k->c += (x - t) + k->s;
+    k->s = t;
+}
+
+/* Once an infinity entered, the compensation is NaN (inf - inf). */
+static inline double trl__ksum_value(const trl__ksum *k)
+{
+    return isfinite(k->s) ? k->s + k->c : k->s;
+}
 
 #endif

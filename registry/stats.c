@@ -78,26 +78,6 @@ static double block_sum(const double *x, size_t n)
     return s;
 }
 
-/* Neumaier's compensated sum. */
-typedef struct ksum {
-    double s, c;
-} ksum;
-
-static void ksum_add(ksum *k, double x)
-{
-    double t = k->s + x;
-    if (fabs(k->s) >= fabs(x))
-        k->c += (k->s - t) + x;
-    else
-        k->c += (x - t) + k->s;
-    k->s = t;
-}
-
-/* Once an infinity entered, the compensation is NaN: inf - inf. */
-static double ksum_value(const ksum *k)
-{
-    return isfinite(k->s) ? k->s + k->c : k->s;
-}
 
 /* ---- distinct values -------------------------------------------------- */
 
@@ -248,7 +228,7 @@ int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err)
 
     /* first pass: count, sum, extremes */
     double buf[BLOCK];
-    ksum sum = {0, 0};
+    trl__ksum sum = {0, 0};
     double lo = INFINITY, hi = -INFINITY;
     size_t count = 0, pos = 0, polled = 0;
     while (pos < c->len) {
@@ -260,12 +240,12 @@ int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err)
             hi = buf[i] > hi ? buf[i] : hi;
         }
         if (k)
-            ksum_add(&sum, block_sum(buf, k));
+            trl__ksum_add(&sum, block_sum(buf, k));
         count += k;
     }
     st.count = count;
     st.n_missing = c->len - count;
-    st.sum = ksum_value(&sum);
+    st.sum = trl__ksum_value(&sum);
     if (count) {
         st.min = lo;
         st.max = hi;
@@ -277,7 +257,7 @@ int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err)
         st.mean = lo;  /* a constant column has exactly its value and 0 */
         st.std = 0;
     } else if (count >= 2) {
-        ksum sq = {0, 0};
+        trl__ksum sq = {0, 0};
         pos = polled = 0;
         while (pos < c->len) {
             size_t k = next_block(c, &pos, buf);
@@ -288,9 +268,9 @@ int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err)
                 buf[i] = d * d;
             }
             if (k)
-                ksum_add(&sq, block_sum(buf, k));
+                trl__ksum_add(&sq, block_sum(buf, k));
         }
-        st.std = sqrt(ksum_value(&sq) / (double)(count - 1));
+        st.std = sqrt(trl__ksum_value(&sq) / (double)(count - 1));
     }
 
     int rc = count_unique_numeric(c, &st.n_unique, err);
