@@ -4,6 +4,8 @@
 
 #include <math.h>
 
+#include <sqlite3.h>
+
 #include "trellis/registry.h"
 
 /* Rows between two polls of the interrupt callback in long loops. */
@@ -19,6 +21,34 @@ trl_column *trl__column_new_uninit(trl_dtype type, size_t len,
 
 /* Fills err with "interrupted" and returns TRL_EINTR. */
 int trl__registry_interrupt_error(trl_error *err);
+
+/* ---- shared by store.c (frames) and model_store.c (models) ---------------- */
+
+/* Registered models already loaded, by ref. */
+struct trl_model;
+typedef struct trl__model_cache {
+    struct trl_model **items;
+    size_t n, cap;
+} trl__model_cache;
+
+void trl__model_cache_clear(trl__model_cache *c);
+
+sqlite3 *trl__registry_db(trl_registry *r);
+const char *trl__registry_path(const trl_registry *r);
+trl__model_cache *trl__registry_models(trl_registry *r);
+/* The tables of format version 2 (model_store.c). */
+extern const char trl__model_schema_sql[];
+/* Fills err from the connection's last error, naming the file. Call it
+ * before any ROLLBACK, which replaces the message. */
+int trl__registry_db_error(const trl_registry *r, const char *what,
+                           trl_error *err);
+/* Names are identifiers: [A-Za-z_][A-Za-z0-9_]*, at most 128 bytes. */
+int trl__registry_valid_name(const char *s, size_t len);
+/* ISO 8601 UTC with milliseconds, e.g. 2024-05-01T12:00:00.123Z. */
+void trl__now_iso8601(char out[32]);
+
+/* qsort comparison of doubles (no NaN among them). */
+int trl__cmp_double(const void *a, const void *b);
 
 /* A 64-bit hash finaliser (MurmurHash3's): spreads keys over a table. */
 static inline uint64_t trl__mix64(uint64_t x)

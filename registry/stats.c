@@ -279,7 +279,7 @@ int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err)
     return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
+int trl__cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -308,7 +308,7 @@ static int select_kth(double *a, size_t n, size_t k, trl_error *err)
             trl__registry_interrupted())
             return trl__registry_interrupt_error(err);
         if (budget-- == 0) {
-            qsort(a + lo, (size_t)(hi - lo + 1), sizeof *a, cmp_double);
+            qsort(a + lo, (size_t)(hi - lo + 1), sizeof *a, trl__cmp_double);
             return 0;
         }
         ptrdiff_t mid = lo + (hi - lo) / 2;

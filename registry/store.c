@@ -15,7 +15,9 @@
 
 #include "registry/registry_int.h"
 
-/* On-disk format, version 1 (PRAGMA user_version; 0 means "no schema yet").
+/* On-disk format, version 2 (PRAGMA user_version; 0 means "no schema yet").
+ * Version 1 had the frame tables only; version 2 adds the model tables
+ * (model_store.c), and opening a version 1 file adds them.
  *
  * Only plain tables, TEXT/INTEGER/BIGINT/BLOB columns and a composite
  * primary key, so the same tables can move to PostgreSQL unchanged (BLOB is
@@ -32,7 +34,7 @@
  * content_hash is the hex SHA-256 of the stored column blobs (see
  * hash_column); a load recomputes it, so damage anywhere in a column is an
  * error rather than silently wrong features. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS frames("
@@ -54,8 +56,7 @@ static const char schema_sql[] =
     " valid BLOB,"
     " dictionary BLOB,"
     " PRIMARY KEY(name, version, position),"
-    " FOREIGN KEY(name, version) REFERENCES frames(name, version));"
-    "PRAGMA user_version = 1;";
+    " FOREIGN KEY(name, version) REFERENCES frames(name, version));";
 
 /* Registry names are identifiers so they read the same in Lua, SQL and a
  * file name; the cap keeps error messages readable. */
@@ -70,7 +71,23 @@ struct trl_registry {
     char *path;          /* as given, for messages */
     trl_frame **cache;   /* frozen versions in memory, each with ref set */
     size_t ncache, cache_cap;
+    trl__model_cache models;  /* registered models in memory */
 };
+
+sqlite3 *trl__registry_db(trl_registry *r)
+{
+    return r->db;
+}
+
+const char *trl__registry_path(const trl_registry *r)
+{
+    return r->path;
+}
+
+trl__model_cache *trl__registry_models(trl_registry *r)
+{
+    return &r->models;
+}
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -125,7 +142,7 @@ static int dtype_parse(const char *s, trl_dtype *out)
     return -1;
 }
 
-static int valid_name(const char *s, size_t len)
+int trl__registry_valid_name(const char *s, size_t len)
 {
     if (len == 0 || len > NAME_MAX_LEN)
         return 0;
@@ -155,7 +172,7 @@ static int name_error(const char *name, trl_error *err)
 
 /* Fills err from the connection's last error, naming the file. Call it
  * before any ROLLBACK, which replaces the message. */
-static int db_error(const trl_registry *r, const char *what, trl_error *err)
+int trl__registry_db_error(const trl_registry *r, const char *what, trl_error *err)
 {
     int code = sqlite3_errcode(r->db) == SQLITE_NOMEM ? TRL_ENOMEM : TRL_EIO;
     return trl_error_set(err, code, "feature registry '%s': %s: %s", r->path,
@@ -171,7 +188,7 @@ static int damaged(const trl_registry *r, const char *ref, const char *col,
 }
 
 /* ISO 8601 UTC with milliseconds, e.g. 2024-05-01T12:00:00.123Z. */
-static void now_iso8601(char out[32])
+void trl__now_iso8601(char out[32])
 {
     struct timespec ts;
     struct tm tm;
@@ -307,31 +324,43 @@ static int user_version(trl_registry *r, int *out)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Brings an empty database to SCHEMA_VERSION. The version is read again
- * under the write lock, as another kernel may have created the schema
- * between our first look and BEGIN. Later migrations go here, one
- * transaction per step. */
+/* Runs sql and sets user_version to `to`, in one transaction, when the
+ * file is still at version `from`. The version is read again under the
+ * write lock, as another kernel may have done it between our first look
+ * and BEGIN. */
+static int migrate(trl_registry *r, int from, int to, const char *sql,
+                   trl_error *err)
+{
+    char bump[64];
+    snprintf(bump, sizeof bump, "PRAGMA user_version = %d", to);
+    int v;
+    if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
+        return trl__registry_db_error(r, "cannot create the tables", err);
+    if (user_version(r, &v) != 0 ||
+        (v == from && (sqlite3_exec(r->db, sql, NULL, NULL, NULL) ||
+                       sqlite3_exec(r->db, bump, NULL, NULL, NULL))) ||
+        sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL)) {
+        trl__registry_db_error(r, "cannot create the tables", err);
+        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+        return err ? err->code : TRL_EIO;
+    }
+    return 0;
+}
+
+/* Brings the database to SCHEMA_VERSION, one step at a time. */
 static int ensure_schema(trl_registry *r, trl_error *err)
 {
     int v;
     if (user_version(r, &v) != 0)
-        return db_error(r, "cannot read", err);
-    if (v == 0) {
-        if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
-            return db_error(r, "cannot create the tables", err);
-        if (user_version(r, &v) != 0 ||
-            (v == 0 && sqlite3_exec(r->db, schema_sql, NULL, NULL, NULL)) ||
-            sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL)) {
-            db_error(r, "cannot create the tables", err);
-            sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
-            return err ? err->code : TRL_EIO;
-        }
-        v = SCHEMA_VERSION;
-    }
+        return trl__registry_db_error(r, "cannot read", err);
     if (v > SCHEMA_VERSION)
         return trl_error_set(err, TRL_EIO, "feature registry '%s' was "
                              "written by a newer Trellis (format %d; this one "
                              "reads format %d)", r->path, v, SCHEMA_VERSION);
+    if (v == 0 && migrate(r, 0, 1, schema_sql, err) != 0)
+        return err ? err->code : TRL_EIO;
+    if (v <= 1 && migrate(r, 1, 2, trl__model_schema_sql, err) != 0)
+        return err ? err->code : TRL_EIO;
     return 0;
 }
 
@@ -358,7 +387,7 @@ trl_registry *trl_registry_open(const char *path, trl_error *err)
                             SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
                         NULL) != SQLITE_OK) {
         if (r->db)
-            db_error(r, "cannot open", err);
+            trl__registry_db_error(r, "cannot open", err);
         else
             trl_error_set(err, TRL_ENOMEM, "out of memory");
         goto fail_db;
@@ -370,12 +399,12 @@ trl_registry *trl_registry_open(const char *path, trl_error *err)
      * not in WAL mode yet stays as it is: reads still work. */
     int rc = sqlite3_exec(r->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
     if (rc != SQLITE_OK && rc != SQLITE_READONLY) {
-        db_error(r, "cannot open", err);
+        trl__registry_db_error(r, "cannot open", err);
         goto fail_db;
     }
     if (sqlite3_exec(r->db, "PRAGMA synchronous=FULL;"
                      "PRAGMA foreign_keys=ON", NULL, NULL, NULL)) {
-        db_error(r, "cannot open", err);
+        trl__registry_db_error(r, "cannot open", err);
         goto fail_db;
     }
     if (ensure_schema(r, err) != 0)
@@ -400,6 +429,7 @@ void trl_registry_close(trl_registry *r)
     for (size_t i = 0; i < r->ncache; i++)
         trl_frame_decref(r->cache[i]);
     free(r->cache);
+    trl__model_cache_clear(&r->models);
     sqlite3_close(r->db);
     free(r->path);
     free(r);
@@ -600,7 +630,7 @@ static int insert_rows(trl_registry *r, const char *name, int version,
                        const char *lineage, const char *hash)
 {
     char created[32];
-    now_iso8601(created);
+    trl__now_iso8601(created);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(r->db, "INSERT INTO frames(name, version, "
                            "created, nrows, ncols, lineage, content_hash) "
@@ -672,7 +702,7 @@ int trl_registry_register(trl_registry *r, const char *name, trl_frame *f,
     if (!r || !f)
         return trl_error_set(err, TRL_EINVAL, "register needs a registry "
                              "and a frame");
-    if (!name || !valid_name(name, strlen(name)))
+    if (!name || !trl__registry_valid_name(name, strlen(name)))
         return name_error(name, err);
     if (f->ncols == 0)
         return trl_error_set(err, TRL_EINVAL, "cannot register '%s': the "
@@ -726,19 +756,19 @@ int trl_registry_register(trl_registry *r, const char *name, trl_frame *f,
     hash_hex(h, hash);
 
     if (sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
-        rc = db_error(r, what, err);
+        rc = trl__registry_db_error(r, what, err);
         goto fail_encode;
     }
     /* read under the write lock BEGIN IMMEDIATE took, so two kernels
      * never hand out the same N */
     int latest = latest_version(r, name);
     if (latest < 0 || latest == INT_MAX) {
-        rc = db_error(r, what, err);
+        rc = trl__registry_db_error(r, what, err);
         goto fail_transaction;
     }
     version = latest + 1;
     if (insert_rows(r, name, version, f, s, lineage_text, hash) != 0) {
-        rc = db_error(r, what, err);
+        rc = trl__registry_db_error(r, what, err);
         goto fail_transaction;
     }
     snprintf(ref, sizeof ref, "%s@%d", name, version);
@@ -747,7 +777,7 @@ int trl_registry_register(trl_registry *r, const char *name, trl_frame *f,
         goto fail_transaction;
     }
     if (sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL)) {
-        rc = db_error(r, what, err);
+        rc = trl__registry_db_error(r, what, err);
         goto fail_transaction;
     }
 
@@ -918,7 +948,7 @@ static trl_frame *load(trl_registry *r, const char *name, int version,
     if (sqlite3_prepare_v2(r->db, "SELECT nrows, ncols, lineage, "
                            "content_hash FROM frames WHERE name = ? AND "
                            "version = ?", -1, &st, NULL)) {
-        db_error(r, "cannot read", err);
+        trl__registry_db_error(r, "cannot read", err);
         goto fail;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -929,7 +959,7 @@ static trl_frame *load(trl_registry *r, const char *name, int version,
             *missing = 1;
             trl_error_set(err, TRL_ENOTFOUND, "no feature frame '%s'", ref);
         } else {
-            db_error(r, "cannot read", err);
+            trl__registry_db_error(r, "cannot read", err);
         }
         goto fail;
     }
@@ -954,7 +984,7 @@ static trl_frame *load(trl_registry *r, const char *name, int version,
                            "AND version = ? ORDER BY position", -1, &st,
                            NULL)) {
         st = NULL;
-        db_error(r, "cannot read", err);
+        trl__registry_db_error(r, "cannot read", err);
         goto fail;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -981,7 +1011,7 @@ static trl_frame *load(trl_registry *r, const char *name, int version,
         }
     }
     if (rc != SQLITE_DONE) {
-        db_error(r, "cannot read", err);
+        trl__registry_db_error(r, "cannot read", err);
         goto fail;
     }
     if (pos != ncols) {
@@ -1021,7 +1051,7 @@ static int parse_spec(const char *spec, char name[NAME_MAX_LEN + 1],
         return trl_error_set(err, TRL_EINVAL, "'%.100s': a feature frame "
                              "name must come before '@' (as in 'churn%.20s')",
                              spec, spec);
-    if (!valid_name(spec, len)) {
+    if (!trl__registry_valid_name(spec, len)) {
         if (len > NAME_MAX_LEN)
             return name_error(spec, err);
         char bad[NAME_MAX_LEN + 1];
@@ -1109,7 +1139,7 @@ trl_frame *trl_registry_get(trl_registry *r, const char *spec,
     if (version == 0) {
         /* asked every time: another kernel may have registered since */
         if ((latest = latest_version(r, name)) < 0) {
-            db_error(r, "cannot read", err);
+            trl__registry_db_error(r, "cannot read", err);
             return NULL;
         }
         if (latest == 0) {
@@ -1133,7 +1163,7 @@ trl_frame *trl_registry_get(trl_registry *r, const char *spec,
     if (!(f = load(r, name, version, &missing, err))) {
         if (missing) {
             if ((latest = latest_version(r, name)) < 0)
-                db_error(r, "cannot read", err);
+                trl__registry_db_error(r, "cannot read", err);
             else
                 not_found(r, name, version, latest, err);
         }

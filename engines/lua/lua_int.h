@@ -43,6 +43,9 @@ const char *trl__lua_doc_of(lua_State *L, int idx);
 /* Installs the `features` library: frames, columns, the registry. */
 void trl__lua_open_features(lua_State *L);
 
+/* Installs the `models` library: training, predicting, model versions. */
+void trl__lua_open_models(lua_State *L);
+
 /* Returns the engine that owns L (stored in the registry). */
 trl__lua *trl__lua_of(lua_State *L);
 

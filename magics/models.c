@@ -1,0 +1,153 @@
+/* models.c - %models [name]: every registered model version with its
+ * stage, algorithm, key metrics and what it was trained on, as an HTML
+ * table (text in consoles). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trellis/display.h"
+#include "trellis/magic.h"
+#include "trellis/model.h"
+
+/* "eval-auc 0.91 · train-auc 0.95 · rounds 40" (at most size bytes). */
+static void metrics_line(const json_t *metrics, char *out, size_t size)
+{
+    size_t used = 0;
+    const char *k;
+    json_t *v;
+    out[0] = '\0';
+    json_object_foreach((json_t *)metrics, k, v) {
+        if (used >= size)
+            break;
+        if (json_is_integer(v))
+            used += (size_t)snprintf(out + used, size - used, "%s%s %lld",
+                                     used ? " \xc2\xb7 " : "", k,
+                                     (long long)json_integer_value(v));
+        else if (json_is_number(v))
+            used += (size_t)snprintf(out + used, size - used, "%s%s %.4g",
+                                     used ? " \xc2\xb7 " : "", k,
+                                     json_number_value(v));
+    }
+}
+
+/* Appends printf output to a growing buffer; returns -1 when out of
+ * memory (the buffer is then freed). */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+__attribute__((format(printf, 2, 3)))
+static int add(sbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        if (!b->p)
+            return -1;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return -1;
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return 0;
+        }
+        char *bigger = realloc(b->p, b->cap * 2 + (size_t)n);
+        if (!bigger) {
+            free(b->p);
+            b->p = NULL;
+            return -1;
+        }
+        b->p = bigger;
+        b->cap = b->cap * 2 + (size_t)n;
+    }
+}
+
+static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
+{
+    trl_registry *r = trl_magic_registry(env);
+    json_t *list = r ? trl_registry_list_models(r) : NULL;
+    if (!list) {
+        trl_ctx_fail(ctx, "RegistryError", "the model registry is not "
+                     "available (see the kernel log)", NULL);
+        return TRL_EIO;
+    }
+    char only[160] = "";
+    if (args && sscanf(args, " %159s", only) != 1)
+        only[0] = '\0';
+    sbuf html = {malloc(4096), 0, 4096}, text = {malloc(4096), 0, 4096};
+    add(&html, "<table><thead><tr><th>model</th><th>stage</th><th>algo</th>"
+        "<th>target</th><th>features</th><th>metrics</th>"
+        "<th>trained on</th><th>created</th></tr></thead><tbody>\n");
+    add(&text, "%-24s %-10s %-24s %-12s %s\n", "model", "stage", "algo",
+        "trained on", "metrics");
+    size_t i, shown = 0;
+    json_t *e;
+    json_array_foreach(list, i, e) {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        if (!name || (only[0] && strcmp(only, name) != 0))
+            continue;
+        char ref[200], algo[160], metrics[400];
+        snprintf(ref, sizeof ref, "%s@%lld", name,
+                 (long long)json_integer_value(json_object_get(e,
+                                                               "version")));
+        const char *a = json_string_value(json_object_get(e, "algo"));
+        const char *obj = json_string_value(json_object_get(e, "objective"));
+        snprintf(algo, sizeof algo, "%s%s%s", a ? a : "?",
+                 obj && a && strcmp(a, obj) ? " " : "",
+                 obj && a && strcmp(a, obj) ? obj : "");
+        metrics_line(json_object_get(e, "metrics"), metrics, sizeof metrics);
+        const char *stage = json_string_value(json_object_get(e, "stage"));
+        const char *target = json_string_value(json_object_get(e, "target"));
+        const char *created = json_string_value(json_object_get(e,
+                                                                "created"));
+        const char *frame = json_string_value(json_object_get(
+            json_object_get(e, "data"), "frame"));
+        size_t nfeat = json_array_size(json_object_get(e, "features"));
+        const char *cells[] = {ref, stage ? stage : "", algo,
+                               target ? target : "", NULL, metrics,
+                               frame ? frame : "(unregistered frame)",
+                               created ? created : ""};
+        add(&html, "<tr>");
+        for (size_t c = 0; c < sizeof cells / sizeof *cells; c++) {
+            if (!cells[c]) {
+                add(&html, "<td>%zu</td>", nfeat);
+                continue;
+            }
+            char *esc = trl_html_escape(cells[c], strlen(cells[c]));
+            add(&html, "<td>%s</td>", esc ? esc : "");
+            free(esc);
+        }
+        add(&html, "</tr>\n");
+        add(&text, "%-24s %-10s %-24s %-12s %s\n", ref, cells[1], algo,
+            cells[6], metrics);
+        shown++;
+    }
+    add(&html, "</tbody></table>\n<p>%zu model version%s</p>\n", shown,
+        shown == 1 ? "" : "s");
+    if (shown == 0 && only[0])
+        add(&text, "(no model called %s)\n", only);
+    else if (shown == 0)
+        add(&text, "(no models yet: models.train{name = ..., data = ..., "
+            "target = ...})\n");
+    json_decref(list);
+    if (!html.p || !text.p) {
+        free(html.p);
+        free(text.p);
+        trl_ctx_fail(ctx, "MemoryError", "out of memory", NULL);
+        return TRL_ENOMEM;
+    }
+    json_t *bundle = trl_display_text(text.p, text.len);
+    trl_display_add(bundle, "text/html", html.p, html.len);
+    trl_ctx_display(ctx, bundle, NULL, NULL);
+    free(html.p);
+    free(text.p);
+    return 0;
+}
+
+const trl_magic trl__magic_models = {
+    "models", "%models [name]",
+    "list registered model versions with stage, algorithm, key metrics and "
+    "the frame each was trained on", run};
