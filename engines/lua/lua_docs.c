@@ -49,6 +49,36 @@ static const struct {
     {"features.frame",
      "features.frame{col = {values...}, ...} -> frame\n\nA new working "
      "frame from Lua tables (columns in name order)."},
+    {"models.train",
+     "models.train{name=, data=, target= [, algo=\"xgboost\", features={...}"
+     ", params={...}, eval=frame, group=\"qid\", tags={...}}] -> model\n\n"
+     "Trains on data (a frame or a registered 'name@N') and registers the "
+     "model as name@N. algo: xgboost (params go to XGBoost, plus "
+     "num_boost_round=100 and early_stopping_rounds with eval), logistic or "
+     "linear (liblinear; params C, eps, bias). String features are one-hot "
+     "coded and inputs of linear models standardised, as recorded in the "
+     "model. Shows a progress bar; interrupting registers nothing."},
+    {"models.get",
+     "models.get(\"name\" | \"name@N\" | \"name@production\") -> model\n\n"
+     "A registered model: the latest, a version, or the latest in a stage "
+     "(staging, production, archived)."},
+    {"models.list",
+     "models.list() -> {{name, version, stage, algo, objective, target, "
+     "created, trained_on}, ...}\n\nEvery registered version (or use "
+     "%models)."},
+    {"models.stage",
+     "models.stage(\"name@N\", stage) -> stage\n\nMoves a version to none, "
+     "staging, production or archived. A new production version archives "
+     "the previous one."},
+    {"model:predict",
+     "model:predict(frame) -> column\n\nProbabilities for classifiers "
+     "(a frame of class_0, class_1, ... for multi:softprob), values for "
+     "regressions, scores for rankers. The frame needs the model's feature "
+     "columns; unseen categories are handled as training encoded them."},
+    {"model:save",
+     "model:save(path) -> path\n\nWrites the library's own format: XGBoost "
+     "JSON (UBJ for a .ubj path), which Python's xgboost loads, or "
+     "liblinear's model file."},
     {"features.and_", "features.and_(a, b) -> bool column\n\nElement-wise "
                       "and (missing-aware, as SQL)."},
     {"features.or_", "features.or_(a, b) -> bool column\n\nElement-wise or "
@@ -120,8 +150,9 @@ static void find(lua_State *L, const char *path)
 {
     const char *colon = strchr(path, ':');
     if (colon) {
-        const char *mt = strncmp(path, "frame:", 6) == 0 ? "trellis.frame"
-                                                         : "trellis.column";
+        const char *mt = strncmp(path, "frame:", 6) == 0   ? "trellis.frame"
+                         : strncmp(path, "model:", 6) == 0 ? "trellis.model"
+                                                           : "trellis.column";
         luaL_getmetatable(L, mt);
         lua_getfield(L, -1, "methods");
         lua_getfield(L, -1, colon + 1);

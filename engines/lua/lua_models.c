@@ -197,7 +197,10 @@ static void show(progress_ui *ui, const char *status)
     ui->shown_at = now_seconds();
 }
 
-/* At most ten updates a second: each is a message every client renders. */
+/* The bar appears once training has taken half a second, so a quick model
+ * shows one final line (consoles print display_data but not its updates),
+ * then updates at most ten times a second: each is a message every client
+ * renders. */
 static void on_progress(void *arg, const trl_train_progress *p)
 {
     progress_ui *ui = arg;
@@ -206,7 +209,8 @@ static void on_progress(void *arg, const trl_train_progress *p)
     if (p->metric)
         snprintf(ui->metric, sizeof ui->metric, "%s %.6g", p->metric,
                  p->value);
-    if (ui->shown_at < 0 || now_seconds() - ui->shown_at >= 0.1)
+    double now = now_seconds();
+    if (ui->shown_at < 0 ? now - ui->start >= 0.5 : now - ui->shown_at >= 0.1)
         show(ui, NULL);
 }
 
@@ -346,7 +350,7 @@ static int l_train(lua_State *L)
         c.m = NULL;
     }
     if (!c.m) {
-        if (ui.shown_at >= 0)
+        if (ui.shown_at >= 0 || err.code == TRL_EINTR)
             show(&ui, err.code == TRL_EINTR ? "interrupted: nothing "
                       "registered" : "failed: nothing registered");
         return trl__lf_fail(L, &err);
@@ -633,6 +637,13 @@ void trl__lua_open_models(lua_State *L)
         {"__tostring", m_tostring}, {"__repr_html", m_html},
         {"__fields", m_fields},     {NULL, NULL}};
     luaL_setfuncs(L, mt, 0);
+    /* the methods, where lua_docs.c finds them */
+    lua_createtable(L, 0, 2);
+    lua_pushcfunction(L, m_predict);
+    lua_setfield(L, -2, "predict");
+    lua_pushcfunction(L, m_save);
+    lua_setfield(L, -2, "save");
+    lua_setfield(L, -2, "methods");
     lua_pop(L, 1);
     luaL_newlib(L, model_lib);
     lua_setglobal(L, "models");

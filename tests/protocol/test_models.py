@@ -56,23 +56,37 @@ class ModelRegistryTests(unittest.TestCase):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def test_progress_bar_updates_one_display(self):
+        # slow enough (deep trees, one thread) for the bar to appear early
+        # and update: it shows after half a second
         reply, msgs = collect(self.kc, 'm = models.train{name = "bar", '
                               'data = d, target = "label", params = '
-                              '{num_boost_round = 30, nthread = 1}}')
+                              '{num_boost_round = 400, max_depth = 10, '
+                              'eta = 0.01, nthread = 1}}')
         self.assertEqual(reply["status"], "ok")
         shown = [m for m in msgs if m["msg_type"] == "display_data"]
         updates = [m for m in msgs if m["msg_type"] == "update_display_data"]
         self.assertEqual(len(shown), 1)
         display_id = shown[0]["content"]["transient"]["display_id"]
-        self.assertTrue(updates)
         for u in updates:
             self.assertEqual(u["content"]["transient"]["display_id"],
                              display_id)
-        last = updates[-1]["content"]["data"]
-        self.assertIn("30/30", last["text/plain"])
+        last = (updates or shown)[-1]["content"]["data"]
+        self.assertIn("400/400", last["text/plain"])
         self.assertIn("train-logloss", last["text/plain"])
         self.assertIn("registered bar@1", last["text/plain"])
-        self.assertIn('<progress value="30" max="30"', last["text/html"])
+        self.assertIn('<progress value="400" max="400"', last["text/html"])
+
+    def test_quick_training_shows_one_final_line(self):
+        reply, msgs = collect(self.kc, 'models.train{name = "quick", '
+                              'data = d, target = "label", params = '
+                              '{num_boost_round = 3, nthread = 1}}')
+        kinds = [m["msg_type"] for m in msgs]
+        self.assertEqual(kinds.count("display_data"), 1)
+        self.assertNotIn("update_display_data", kinds)
+        final = [m for m in msgs if m["msg_type"] == "display_data"][0]
+        self.assertIn("3/3", final["content"]["data"]["text/plain"])
+        self.assertIn("registered quick@1",
+                      final["content"]["data"]["text/plain"])
 
     def test_predictions_survive_a_restart_bit_for_bit(self):
         kc = self.kc

@@ -778,7 +778,37 @@ static void test_new_file_is_private_wal_and_versioned(void **state)
     char *mode = raw_text(path, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+    trl_registry_close(r);
+    trl_frame_decref(f);
+}
+
+/* A file written before models existed (format 1) gains the model tables
+ * when opened, and keeps its frames. */
+static void test_format_1_file_gains_model_tables(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/v1.sqlite", tmpdir);
+    trl_error err = {0};
+    trl_registry *r = trl_registry_open(path, &err);
+    trl_frame *f = sample_frame(1);
+    register_ok(r, "old", f);
+    trl_registry_close(r);
+    raw_exec(path, "DROP TABLE models; DROP TABLE model_stages; "
+                   "PRAGMA user_version = 1");
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master "
+                                   "WHERE name = 'models'"), 0);
+    r = trl_registry_open(path, &err);
+    assert_non_null(r);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master "
+                                   "WHERE name IN ('models', "
+                                   "'model_stages')"), 2);
+    trl_frame *g = trl_registry_get(r, "old@1", &err);
+    assert_non_null(g);
+    assert_int_equal(g->nrows, f->nrows);
+    trl_frame_decref(g);
     trl_registry_close(r);
     trl_frame_decref(f);
 }
@@ -1029,6 +1059,7 @@ int main(void)
         cmocka_unit_test(test_failed_register_leaves_no_rows),
         cmocka_unit_test(test_register_refuses_impossible_values),
         cmocka_unit_test(test_new_file_is_private_wal_and_versioned),
+        cmocka_unit_test(test_format_1_file_gains_model_tables),
         cmocka_unit_test(test_default_path_follows_environment),
         cmocka_unit_test(test_read_only_file_reads_but_refuses_register),
         cmocka_unit_test(test_damaged_header_is_a_clean_error),
