@@ -136,9 +136,10 @@ class ModelRegistryTests(unittest.TestCase):
     def encoded_binary():
         """binary.csv as Trellis encodes it: x1, x2, x3, plan one-hot
         (sorted categories; missing -> NaN), city as its sorted code."""
-        rows = [line.rstrip("\n").split(",")
-                for line in open(BINARY).readlines()[1:]]
-        cols = open(BINARY).readline().strip().split(",")
+        with open(BINARY) as f:
+            lines = f.read().splitlines()
+        cols = lines[0].split(",")
+        rows = [line.split(",") for line in lines[1:]]
         at = {c: i for i, c in enumerate(cols)}
         plans = sorted({r[at["plan"]] for r in rows if r[at["plan"]]})
         cities = sorted({r[at["city"]] for r in rows})
@@ -214,6 +215,14 @@ class ModelRegistryTests(unittest.TestCase):
                 break
         self.km.interrupt_kernel()
         reply = kc.get_shell_msg(timeout=TIMEOUT)["content"]
+        # requests sent before the failed cell's idle are aborted (as
+        # ipykernel's stop_on_error does): wait for it
+        while True:
+            m = kc.get_iopub_msg(timeout=TIMEOUT)
+            if (m["parent_header"].get("msg_id") == msg_id
+                    and m["msg_type"] == "status"
+                    and m["content"]["execution_state"] == "idle"):
+                break
         self.assertEqual(reply["status"], "error")
         self.assertEqual(reply["ename"], "KeyboardInterrupt")
         self.assertEqual(model_names(kc), [])
