@@ -357,11 +357,13 @@ static int l_train(lua_State *L)
     }
     box->m = c.m;
     char status[256];
-    snprintf(status, sizeof status, "registered %s", c.m->ref);
-    ui.round = (int)json_integer_value(json_object_get(c.m->metrics,
-                                                       "rounds"));
-    if (ui.round == 0)
-        ui.round = ui.total;
+    json_t *best = json_object_get(c.m->metrics, "best_iteration");
+    if (best && ui.round < ui.total)
+        snprintf(status, sizeof status, "stopped early, kept round %lld "
+                 "\xc2\xb7 registered %s",
+                 (long long)json_integer_value(best) + 1, c.m->ref);
+    else
+        snprintf(status, sizeof status, "registered %s", c.m->ref);
     show(&ui, status);
     lua_pushvalue(L, box_idx);
     return 1;
