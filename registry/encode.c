@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "registry/model_int.h"
+#include "registry/registry_int.h"
 
 struct trl__enc_binding {
     const trl_column **cols;  /* per feature, borrowed from the frame */
@@ -41,15 +42,16 @@ void trl__encoder_free(trl__encoder *e)
     free(e);
 }
 
-/* Sorts category indices by their bytes (insertion into a sorted array is
- * enough: dictionaries seen at training are small next to the rows). */
-static const trl_strdict *sort_dict;
+/* A category while sorting: its bytes, no global state. */
+typedef struct cat_ref {
+    const char *s;
+    size_t len;
+} cat_ref;
 
-static int cmp_codes(const void *a, const void *b)
+static int cmp_cats(const void *a, const void *b)
 {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return cmp_bytes(sort_dict->strs[x], sort_dict->lens[x],
-                     sort_dict->strs[y], sort_dict->lens[y]);
+    const cat_ref *x = a, *y = b;
+    return cmp_bytes(x->s, x->len, y->s, y->len);
 }
 
 /* The categories a str column uses (not every dictionary entry: a filtered
@@ -59,7 +61,7 @@ static int fit_categories(trl__enc_feature *ft, const trl_column *c,
 {
     const trl_strdict *d = c->dict;
     uint8_t *used = calloc(d->n ? d->n : 1, 1);
-    int32_t *order = malloc((d->n ? d->n : 1) * sizeof *order);
+    cat_ref *order = malloc((d->n ? d->n : 1) * sizeof *order);
     if (!used || !order) {
         free(used);
         free(order);
@@ -71,20 +73,18 @@ static int fit_categories(trl__enc_feature *ft, const trl_column *c,
     size_t n = 0;
     for (size_t k = 0; k < d->n; k++)
         if (used[k])
-            order[n++] = (int32_t)k;
-    sort_dict = d;
-    qsort(order, n, sizeof *order, cmp_codes);
-    sort_dict = NULL;
+            order[n++] = (cat_ref){d->strs[k], d->lens[k]};
+    qsort(order, n, sizeof *order, cmp_cats);
     ft->cats = calloc(n ? n : 1, sizeof *ft->cats);
     ft->cat_lens = calloc(n ? n : 1, sizeof *ft->cat_lens);
     int rc = ft->cats && ft->cat_lens ? 0 : TRL_ENOMEM;
     for (size_t k = 0; k < n && rc == 0; k++) {
-        size_t len = d->lens[order[k]];
+        size_t len = order[k].len;
         if (!(ft->cats[k] = malloc(len + 1))) {
             rc = TRL_ENOMEM;
             break;
         }
-        memcpy(ft->cats[k], d->strs[order[k]], len);
+        memcpy(ft->cats[k], order[k].s, len);
         ft->cats[k][len] = '\0';
         ft->cat_lens[k] = len;
         ft->ncats = k + 1;
@@ -144,6 +144,13 @@ trl__encoder *trl__encoder_fit(const trl_frame *f, const char *const *names,
                 goto fail;
             ft->kind = ft->ncats <= max_onehot ? TRL__ENC_ONEHOT
                                                : TRL__ENC_CODE;
+            if (standardize && ft->kind == TRL__ENC_CODE) {
+                trl_error_set(err, TRL_EINVAL, "str column '%s' has %zu "
+                              "categories; a linear model one-hot codes at "
+                              "most %zu (group the rare ones, or use "
+                              "xgboost)", ft->name, ft->ncats, max_onehot);
+                goto fail;
+            }
         }
         e->width += feature_width(ft);
     }
@@ -270,6 +277,10 @@ static int fit_scaling(trl__encoder *e, const trl_frame *f, trl_error *err)
         goto done;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t r = 0; r < nrows; r++) {
+            if ((r & 0xffff) == 0 && trl__registry_interrupted()) {
+                rc = trl__registry_interrupt_error(err);
+                goto done;
+            }
             for (size_t i = 0; i < e->nfeat; i++)
                 encode_value(&e->feat[i], b->cols[i], b->code_map[i], r,
                              row + e->feat[i].first, 0.0);

@@ -3,6 +3,8 @@
  * epsilon 0), on standardised inputs, with liblinear's own text model as
  * the artifact. */
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -98,6 +100,55 @@ static size_t to_nodes(const trl__encoder *enc, const double *row,
     return k + 1;
 }
 
+/* Mean log-loss (probabilities clipped to [1e-16, 1 - 1e-16] as XGBoost
+ * does) or root mean squared error of the model on n rows of nodes. */
+static double score(const lin_impl *x, int logistic,
+                    struct feature_node *const *rows, const double *y,
+                    size_t n)
+{
+    double sum = 0, prob[2];
+    for (size_t i = 0; i < n; i++) {
+        if (logistic) {
+            predict_probability(x->model, rows[i], prob);
+            double p = fmin(fmax(prob[x->positive], 1e-16), 1 - 1e-16);
+            sum -= y[i] == 1.0 ? log(p) : log(1 - p);
+        } else {
+            double d = predict(x->model, rows[i]) - y[i];
+            sum += d * d;
+        }
+    }
+    return logistic ? sum / (double)n : sqrt(sum / (double)n);
+}
+
+/* score() on the eval frame, encoded a row at a time. */
+static int eval_score(const lin_impl *x, const trl__encoder *enc,
+                      const trl_frame *eval, const double *y, int logistic,
+                      double *out, trl_error *err)
+{
+    size_t w = enc->width, n = eval->nrows;
+    double *row = malloc((w ? w : 1) * sizeof *row);
+    struct feature_node *nodes = malloc((w + 2) * sizeof *nodes);
+    trl__enc_binding *b = row && nodes ? trl__encoder_bind(enc, eval, err)
+                                       : NULL;
+    int rc = b ? 0 : (row && nodes ? err->code
+                                   : trl_error_set(err, TRL_ENOMEM,
+                                                   "out of memory"));
+    double sum = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct feature_node *rows[1] = {nodes};
+        trl__encoder_rows(enc, b, i, 1, row);
+        to_nodes(enc, row, x->model->bias, nodes);
+        double v = score(x, logistic, rows, y + i, 1);
+        sum += logistic ? v : v * v;
+    }
+    if (rc == 0)
+        *out = logistic ? sum / (double)n : sqrt(sum / (double)n);
+    trl__enc_binding_free(b);
+    free(row);
+    free(nodes);
+    return rc;
+}
+
 static int lin_train(trl_model *m, const trl__train_job *job,
                      trl_error *err)
 {
@@ -137,6 +188,11 @@ static int lin_train(trl_model *m, const trl__train_job *job,
     }
     const trl__encoder *enc = job->enc;
     size_t w = enc->width, per_row = w + 2;
+    /* liblinear counts rows and features in int */
+    if (n > INT_MAX || w > INT_MAX - 2 ||
+        n > SIZE_MAX / per_row / sizeof(struct feature_node))
+        return trl_error_set(err, TRL_EINVAL, "%zu rows of %zu inputs is "
+                             "more than liblinear takes", n, w);
     struct problem prob = {0};
     struct feature_node *nodes = malloc(n * per_row * sizeof *nodes);
     double *row = malloc((w ? w : 1) * sizeof *row);
@@ -188,6 +244,21 @@ static int lin_train(trl_model *m, const trl__train_job *job,
     json_object_set_new(params, "bias", json_real(bias));
     if (!(m->objective = strdup(m->algo)) || !(m->metrics = json_object()))
         goto oom;
+    /* the metrics XGBoost would report, so models compare alike */
+    const char *metric = logistic ? "logloss" : "rmse";
+    char mkey[32];
+    snprintf(mkey, sizeof mkey, "train-%s", metric);
+    json_object_set_new(m->metrics, mkey,
+                        json_real(score(x, logistic, prob.x, job->label,
+                                        n)));
+    if (s->eval) {
+        snprintf(mkey, sizeof mkey, "eval-%s", metric);
+        double ev;
+        if ((rc = eval_score(x, enc, s->eval, job->eval_label, logistic,
+                             &ev, err)) != 0)
+            goto done;
+        json_object_set_new(m->metrics, mkey, json_real(ev));
+    }
     m->noutputs = 1;
     m->impl = x;
     x = NULL;

@@ -17,7 +17,12 @@
  * category codes keep the input narrow. */
 #define MAX_ONEHOT 32
 
-/* Rows encoded per batch when predicting on a frame. */
+/* Linear models one-hot code every category; past this many, an id-like
+ * column would make an input per row, so it is refused. */
+#define MAX_LINEAR_CATEGORIES 1000
+
+/* Rows encoded per batch when predicting on a frame: a few MB of inputs,
+ * and XGBoost's in-place prediction sized to its thread blocks. */
 #define PREDICT_BATCH 4096
 
 static const char *const stage_names[] = {"none", "staging", "production",
@@ -196,6 +201,28 @@ static double *target_values(const trl_frame *f, const char *what,
     return y;
 }
 
+/* XGBoost reads an infinity as missing when it builds a DMatrix but as a
+ * number when it predicts, and it ruins a linear model's scaling: refuse
+ * them, naming where. */
+static int check_finite(const trl_frame *f, const char *what,
+                        const json_t *features, trl_error *err)
+{
+    size_t i;
+    json_t *name;
+    json_array_foreach(features, i, name) {
+        const trl_column *c = trl_frame_get(f, json_string_value(name));
+        if (!c || c->type != TRL_F64)
+            continue;
+        for (size_t r = 0; r < c->len; r++)
+            if (isinf(c->v.f64[r]))
+                return trl_error_set(err, TRL_EINVAL, "column '%s' in %s is "
+                                     "infinite in row %zu: clip it or make "
+                                     "it missing first", json_string_value(
+                                         name), what, r + 1);
+    }
+    return 0;
+}
+
 /* What the model was trained on: the registered version when the frame is
  * one (or an untouched copy of one), else its lineage. */
 static json_t *data_record(const trl_frame *f)
@@ -282,6 +309,9 @@ trl_model *trl_model_train(const trl_train_spec *s, trl_error *err)
         (s->eval && !(eval_label = target_values(s->eval, "eval", s->target,
                                                  err))))
         goto fail;
+    if (check_finite(s->data, "data", m->features, err) != 0 ||
+        (s->eval && check_finite(s->eval, "eval", m->features, err) != 0))
+        goto fail;
     size_t nf = json_array_size(m->features);
     if (!(names = malloc(nf * sizeof *names))) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
@@ -290,8 +320,8 @@ trl_model *trl_model_train(const trl_train_spec *s, trl_error *err)
     for (size_t i = 0; i < nf; i++)
         names[i] = json_string_value(json_array_get(m->features, i));
     if (!(enc = trl__encoder_fit(s->data, names, nf,
-                                 linear ? (size_t)-1 : MAX_ONEHOT, linear,
-                                 err)))
+                                 linear ? MAX_LINEAR_CATEGORIES : MAX_ONEHOT,
+                                 linear, err)))
         goto fail;
     if (s->eval) {
         /* checks the eval frame has every feature, of the same kind */
@@ -394,7 +424,17 @@ int trl_model_predict(const trl_model *m, const trl_frame *f,
             break;
         }
         trl__encoder_rows(enc, b, r0, cnt, rows);
-        if ((rc = impl->be->predict_rows(m, rows, cnt, res, err)) != 0)
+        for (size_t q = 0; rc == 0 && q < cnt * enc->width; q++)
+            if (isinf(rows[q])) {
+                char *name = trl__encoder_input_name(enc, q % enc->width);
+                rc = trl_error_set(err, TRL_EINVAL, "column '%s' is infinite "
+                                   "in row %zu: clip it or make it missing "
+                                   "first", name ? name : "?",
+                                   r0 + q / enc->width + 1);
+                free(name);
+            }
+        if (rc != 0 ||
+            (rc = impl->be->predict_rows(m, rows, cnt, res, err)) != 0)
             break;
         for (size_t i = 0; i < cnt; i++)
             for (size_t j = 0; j < k; j++)

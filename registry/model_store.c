@@ -65,16 +65,21 @@ static trl_model *cache_find(trl__model_cache *c, const char *ref)
     return NULL;
 }
 
-/* Keeps a reference to m (a registered version never changes). */
+/* Keeps a reference to m (a registered version never changes), for the
+ * next get of the same ref. Bounded: a sweep that loads hundreds of
+ * models keeps only the most recent, and the rest are freed as soon as Lua
+ * drops them. */
+#define CACHE_MAX 16
+
 static void cache_add(trl__model_cache *c, trl_model *m)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 8;
-        trl_model **items = realloc(c->items, cap * sizeof *items);
-        if (!items)
-            return;  /* not cached: only slower */
-        c->items = items;
-        c->cap = cap;
+    if (!c->items && !(c->items = calloc(CACHE_MAX, sizeof *c->items)))
+        return;  /* not cached: only slower */
+    c->cap = CACHE_MAX;
+    if (c->n == CACHE_MAX) {
+        trl_model_decref(c->items[0]);
+        memmove(c->items, c->items + 1, (CACHE_MAX - 1) * sizeof *c->items);
+        c->n--;
     }
     trl_model_incref(m);
     c->items[c->n++] = m;
@@ -191,6 +196,13 @@ static int insert_model(trl_registry *r, const char *name, int version,
     return rc;
 }
 
+int trl_model_name_check(const char *name, trl_error *err)
+{
+    if (!name || !trl__registry_valid_name(name, strlen(name)))
+        return name_error(name, err);
+    return 0;
+}
+
 int trl_registry_register_model(trl_registry *r, const char *name,
                                 trl_model *m, int *version_out,
                                 trl_error *err)
@@ -203,22 +215,26 @@ int trl_registry_register_model(trl_registry *r, const char *name,
         return trl_error_set(err, TRL_EINVAL, "this model is already "
                              "registered as %s", m->ref);
     sqlite3 *db = trl__registry_db(r);
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
+    /* room for the ref is made first: once committed, nothing may fail */
+    char *ref = malloc(strlen(name) + 16);
+    if (!ref)
+        return trl_error_set(err, TRL_ENOMEM, "out of memory");
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
+        free(ref);
         return trl__registry_db_error(r, "cannot register", err);
+    }
     int version = latest_version(r, name);
     if (version < 0 || insert_model(r, name, version + 1, m) != 0 ||
         record_stage(r, name, version + 1, TRL_STAGE_NONE) != 0 ||
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
         trl__registry_db_error(r, "cannot register", err);
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        free(ref);
         return err ? err->code : TRL_EIO;
     }
     version++;
-    char ref[NAME_MAX_LEN + 16];
-    snprintf(ref, sizeof ref, "%s@%d", name, version);
-    if (!(m->ref = strdup(ref)))
-        return trl_error_set(err, TRL_ENOMEM, "out of memory");
-    cache_add(trl__registry_models(r), m);
+    sprintf(ref, "%s@%d", name, version);
+    m->ref = ref;
     *version_out = version;
     return 0;
 }
@@ -427,48 +443,58 @@ int trl_registry_model_stage(trl_registry *r, const char *ref,
                              trl_stage *out, trl_error *err)
 {
     model_spec s;
+    if (!r)
+        return trl_error_set(err, TRL_EINVAL, "no registry");
     if (parse_spec(ref, &s, err) != 0)
+        return err->code;
+    int version = resolve(r, &s, err);
+    if (version == 0)
         return err->code;
     sqlite3_stmt *st;
     if (prepare(r, "SELECT stage FROM models WHERE name = ? AND version = ?",
                 &st, err) != 0)
         return err->code;
     sqlite3_bind_text(st, 1, s.name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, s.version);
+    sqlite3_bind_int(st, 2, version);
     int rc = sqlite3_step(st);
     int stage = rc == SQLITE_ROW ? trl_stage_parse(
                     (const char *)sqlite3_column_text(st, 0)) : -1;
     sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return trl__registry_db_error(r, "cannot read", err);
     if (stage < 0)
-        return trl_error_set(err, TRL_ENOTFOUND, "no model %s", ref);
+        return trl_error_set(err, TRL_EIO, "model registry '%s': %s has an "
+                             "unknown stage", trl__registry_path(r), ref);
     *out = (trl_stage)stage;
     return 0;
 }
 
-/* Versions of name in stage (other than keep) move to archived. */
+/* The production version of name other than keep, if any, moves to
+ * archived: MLflow's archive_existing_versions, so each name has at most
+ * one production version. Inside the caller's transaction. */
 static int archive_others(trl_registry *r, const char *name, int keep)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(trl__registry_db(r), "SELECT version FROM models "
-                           "WHERE name = ? AND stage = 'production' AND "
-                           "version <> ?", -1, &st, NULL))
-        return -1;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, keep);
-    int versions[16], n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 16)
-        versions[n++] = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    for (int i = 0; i < n; i++) {
-        if (sqlite3_prepare_v2(trl__registry_db(r), "UPDATE models SET stage "
-                               "= 'archived' WHERE name = ? AND version = ?",
-                               -1, &st, NULL))
+    sqlite3 *db = trl__registry_db(r);
+    static const char *const sql[] = {
+        "INSERT INTO model_stages SELECT ?1, (SELECT COALESCE(MAX(seq), 0) "
+        "FROM model_stages WHERE name = ?1) + 1, version, 'archived', ?3 "
+        "FROM models WHERE name = ?1 AND stage = 'production' AND "
+        "version <> ?2",
+        "UPDATE models SET stage = 'archived' WHERE name = ?1 AND "
+        "stage = 'production' AND version <> ?2"};
+    char now[32];
+    trl__now_iso8601(now);
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql[i], -1, &st, NULL))
             return -1;
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, versions[i]);
-        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+        sqlite3_bind_int(st, 2, keep);
+        if (i == 0)
+            sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(st);
         sqlite3_finalize(st);
-        if (rc || record_stage(r, name, versions[i], TRL_STAGE_ARCHIVED))
+        if (rc != SQLITE_DONE)
             return -1;
     }
     return 0;

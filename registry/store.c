@@ -359,6 +359,10 @@ static int ensure_schema(trl_registry *r, trl_error *err)
                              "reads format %d)", r->path, v, SCHEMA_VERSION);
     if (v == 0 && migrate(r, 0, 1, schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
+    /* a read-only format 1 file still serves its frames; model calls
+     * then fail naming the missing table */
+    if (v == 1 && sqlite3_db_readonly(r->db, "main") == 1)
+        return 0;
     if (v <= 1 && migrate(r, 1, 2, trl__model_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     return 0;

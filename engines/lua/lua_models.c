@@ -118,21 +118,39 @@ static json_t *to_json(lua_State *L, int i, int depth, const char **why)
         *why = "tables nest too deeply";
         return NULL;
     }
-    lua_Integer len = (lua_Integer)lua_rawlen(L, i);
+    /* a list is read in order 1..n (eval_metric's last entry is the one
+     * early stopping watches); anything else needs string keys */
+    lua_Integer len = (lua_Integer)lua_rawlen(L, i), keys = 0;
+    luaL_checkstack(L, 3, "tables nest too deeply");
+    lua_pushnil(L);
+    while (lua_next(L, i)) {
+        keys++;
+        lua_pop(L, 1);
+    }
+    if (len > 0 && keys != len) {
+        *why = "a table must be a list or have string keys";
+        return NULL;
+    }
     json_t *out = len > 0 ? json_array() : json_object();
+    if (len > 0) {
+        for (lua_Integer k = 1; out && k <= len; k++) {
+            lua_rawgeti(L, i, k);
+            json_t *v = to_json(L, -1, depth + 1, why);
+            lua_pop(L, 1);
+            if (!v || json_array_append_new(out, v) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
     lua_pushnil(L);
     while (out && lua_next(L, i)) {
-        json_t *v = to_json(L, -1, depth + 1, why);
-        int ok = v != NULL;
-        if (ok && len > 0 && lua_isinteger(L, -2))
-            ok = json_array_append_new(out, v) == 0;
-        else if (ok && len == 0 && lua_type(L, -2) == LUA_TSTRING)
-            ok = json_object_set_new(out, lua_tostring(L, -2), v) == 0;
-        else if (ok) {
-            json_decref(v);
+        json_t *v = lua_type(L, -2) == LUA_TSTRING
+                        ? to_json(L, -1, depth + 1, why) : NULL;
+        if (!v && !*why)
             *why = "a table must be a list or have string keys";
-            ok = 0;
-        }
+        int ok = v && json_object_set_new(out, lua_tostring(L, -2), v) == 0;
         lua_pop(L, 1);
         if (!ok) {
             lua_pop(L, 1);
@@ -252,22 +270,32 @@ static const char *string_field(lua_State *L, const char *key, int required)
     return lua_tostring(L, -1);
 }
 
-static json_t *json_field(lua_State *L, const char *key)
+/* Pushes field key of the table at 1, which must be a table or nil. */
+static int table_field(lua_State *L, const char *key)
 {
     lua_getfield(L, 1, key);
-    if (lua_isnil(L, -1))
-        return NULL;
-    if (!lua_istable(L, -1))
-        luaL_error(L, "models.train: %s must be a table", key);
-    const char *why = NULL;
-    json_t *j = to_json(L, -1, 0, &why);
-    if (!j)
-        luaL_error(L, "models.train: %s: %s", key, why ? why : "out of "
-                                                                "memory");
-    if (json_is_array(j)) {
-        json_decref(j);
+    if (!lua_isnil(L, -1) && !lua_istable(L, -1))
         luaL_error(L, "models.train: %s must be a table of name = value",
                    key);
+    return lua_gettop(L);
+}
+
+/* The table at i as a JSON object (NULL for nil). Raises nothing: on a
+ * bad value *why says what is wrong and *ok is 0. */
+static json_t *object_of(lua_State *L, int i, const char **why, int *ok)
+{
+    if (lua_isnil(L, i))
+        return NULL;
+    json_t *j = to_json(L, i, 0, why);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+        *why = "must be a table of name = value";
+    }
+    if (!j) {
+        *ok = 0;
+        if (!*why)
+            *why = "out of memory";
     }
     return j;
 }
@@ -300,70 +328,78 @@ static const char **feature_names(lua_State *L, size_t *n)
     return names;
 }
 
-/* The C part of models.train, called protected so the JSON it owns is
- * freed on any Lua error. */
-typedef struct train_call {
-    trl_train_spec spec;
-    json_t *params, *tags;
-    trl_model *m;
-} train_call;
-
+/* models.train{...}: checks everything it can before the (possibly long)
+ * training, trains with a progress bar, registers. */
 static int l_train(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
+    trl_registry *r = registry_of(L);
     const char *name = string_field(L, "name", 1);
+    trl_error err = {0};
+    if (trl_model_name_check(name, &err) != 0)
+        return trl__lf_fail(L, &err);
     const char *algo = string_field(L, "algo", 0);
-    train_call c = {0};
-    c.spec.algo = algo ? algo : "xgboost";
-    c.spec.data = frame_field(L, "data", 1);
-    c.spec.eval = frame_field(L, "eval", 0);
-    c.spec.target = string_field(L, "target", 1);
-    c.spec.group = string_field(L, "group", 0);
-    c.spec.features = feature_names(L, &c.spec.nfeatures);
+    trl_train_spec spec = {0};
+    spec.algo = algo ? algo : "xgboost";
+    spec.data = frame_field(L, "data", 1);
+    spec.eval = frame_field(L, "eval", 0);
+    spec.target = string_field(L, "target", 1);
+    spec.group = string_field(L, "group", 0);
+    spec.features = feature_names(L, &spec.nfeatures);
+    lua_getfield(L, 1, "progress");
+    int quiet = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
+    int params_at = table_field(L, "params"), tags_at = table_field(L, "tags");
     lmodel *box = new_box(L);
     int box_idx = lua_gettop(L);
-    /* past here nothing raises until the JSON is freed */
-    c.params = json_field(L, "params");
-    lua_pop(L, 1);
-    c.tags = json_field(L, "tags");
-    lua_pop(L, 1);
-    c.spec.params = c.params;
-    c.spec.tags = c.tags;
 
+    /* JSON from here: nothing may raise until it is freed */
+    const char *why = NULL, *bad = NULL;
+    int ok = 1;
+    json_t *params = object_of(L, params_at, &why, &ok);
+    if (!ok)
+        bad = "params";
+    json_t *tags = ok ? object_of(L, tags_at, &why, &ok) : NULL;
+    if (!ok && !bad)
+        bad = "tags";
+    if (!ok) {
+        json_decref(params);
+        json_decref(tags);
+        return luaL_error(L, "models.train: %s: %s", bad, why);
+    }
+    spec.params = params;
+    spec.tags = tags;
     trl__lua *e = trl__lua_of(L);
-    progress_ui ui = {e->ctx, "", name, -1.0, now_seconds(), 0, 0, ""};
+    progress_ui ui = {quiet ? NULL : e->ctx, "", name, -1.0, now_seconds(),
+                      0, 0, ""};
     static unsigned serial;
     snprintf(ui.id, sizeof ui.id, "trellis-train-%d-%u",
              e->ctx ? trl_ctx_execution_count(e->ctx) : 0, ++serial);
-    c.spec.progress = on_progress;
-    c.spec.progress_arg = &ui;
-    trl_error err = {0};
-    trl_registry *r = registry_of(L);
-    c.m = trl_model_train(&c.spec, &err);
-    json_decref(c.params);
-    json_decref(c.tags);
+    spec.progress = on_progress;
+    spec.progress_arg = &ui;
+    trl_model *m = trl_model_train(&spec, &err);
+    json_decref(params);
+    json_decref(tags);
     int version = 0;
-    if (c.m && trl_registry_register_model(r, name, c.m, &version,
-                                           &err) != 0) {
-        trl_model_decref(c.m);
-        c.m = NULL;
+    if (m && trl_registry_register_model(r, name, m, &version, &err) != 0) {
+        trl_model_decref(m);
+        m = NULL;
     }
-    if (!c.m) {
+    if (!m) {
         if (ui.shown_at >= 0 || err.code == TRL_EINTR)
             show(&ui, err.code == TRL_EINTR ? "interrupted: nothing "
                       "registered" : "failed: nothing registered");
         return trl__lf_fail(L, &err);
     }
-    box->m = c.m;
+    box->m = m;
     char status[256];
-    json_t *best = json_object_get(c.m->metrics, "best_iteration");
+    json_t *best = json_object_get(m->metrics, "best_iteration");
     if (best && ui.round < ui.total)
         snprintf(status, sizeof status, "stopped early, kept round %lld "
                  "\xc2\xb7 registered %s",
-                 (long long)json_integer_value(best) + 1, c.m->ref);
+                 (long long)json_integer_value(best) + 1, m->ref);
     else
-        snprintf(status, sizeof status, "registered %s", c.m->ref);
+        snprintf(status, sizeof status, "registered %s", m->ref);
     show(&ui, status);
     lua_pushvalue(L, box_idx);
     return 1;

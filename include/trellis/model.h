@@ -107,7 +107,7 @@ int trl_model_predict(const trl_model *m, const trl_frame *f,
 
 /* Predictions for n rows of doubles, row-major, one value per encoded
  * model input (see trl_model_input_names), into out (n * noutputs). The
- * serving path: no frame, no allocation besides the library's. */
+ * serving path: no frame and no encoding. */
 int trl_model_predict_rows(const trl_model *m, const double *rows, size_t n,
                            double *out, trl_error *err);
 
@@ -120,6 +120,11 @@ json_t *trl_model_input_names(const trl_model *m);
 int trl_model_save(const trl_model *m, const char *path, trl_error *err);
 
 /* ---- models in the registry ------------------------------------------------ */
+
+/* 0 when name can name a model (letters, digits and _, not starting with
+ * a digit, at most 128 bytes), else TRL_EINVAL with that rule: check it
+ * before a long training. */
+int trl_model_name_check(const char *name, trl_error *err);
 
 /* Registers m as the next version of name, stage none. On success m->ref
  * is set and *version_out is N of "name@N". */

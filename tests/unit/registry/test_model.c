@@ -259,6 +259,18 @@ static void test_logistic(void **state)
     trl_model *m = train_ok("logistic", d, "x1,x2,x3,plan", "label",
                             "{\"C\": 0.5, \"eps\": 1e-10}", NULL, NULL);
     check_predictions(m, d, "expected_logistic.csv");
+    /* train-logloss is the mean log-loss of those predictions */
+    trl_frame *want = fixture("expected_logistic.csv");
+    const trl_column *y = trl_frame_get(d, "label"), *p = want->cols[0];
+    double sum = 0;
+    for (size_t i = 0; i < d->nrows; i++)
+        sum -= trl_column_get_f64(y, i) == 1.0
+                   ? log(trl_column_get_f64(p, i))
+                   : log(1 - trl_column_get_f64(p, i));
+    double got = json_real_value(json_object_get(m->metrics,
+                                                 "train-logloss"));
+    assert_true(fabs(got - sum / (double)d->nrows) < 1e-6);
+    trl_frame_decref(want);
     check_predictions(m, n, "expected_logistic_new.csv");
     trl_model_decref(m);
     trl_frame_decref(d);
@@ -463,6 +475,39 @@ static void expect_refused(const char *algo, trl_frame *d, const char *feats,
         fail_msg("error '%s' does not contain '%s'", err.message, needle);
 }
 
+/* A copy of f whose column col holds x in row `row` (1-based), or in every
+ * row for (size_t)-1. */
+static trl_frame *with_value(trl_frame *f, const char *col, size_t row,
+                             double x)
+{
+    trl_error err = {0};
+    const trl_column *c = trl_frame_get(f, col);
+    trl_column *v = trl_column_new(TRL_F64, f->nrows, NULL);
+    for (size_t i = 0; i < f->nrows; i++)
+        v->v.f64[i] = row == (size_t)-1 || i + 1 == row
+                          ? x : trl_column_get_f64(c, i);
+    trl_frame *g = trl_frame_copy(f);
+    assert_int_equal(trl_frame_set(g, col, v, &err), 0);
+    trl_column_decref(v);
+    return g;
+}
+
+/* n rows of distinct string ids and a 0/1 label. */
+static trl_frame *id_frame(int n)
+{
+    size_t cap = (size_t)n * 24 + 16, used = 0;
+    char *csv = malloc(cap);
+    used += (size_t)snprintf(csv, cap, "id,label\n");
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(csv + used, cap - used, "u%05d,%d\n", i,
+                                 i % 2);
+    trl_error err = {0};
+    trl_frame *f = trl_csv_parse(csv, used, "ids", NULL, &err);
+    free(csv);
+    assert_non_null(f);
+    return f;
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -512,6 +557,32 @@ static void test_bad_input(void **state)
     /* the eval frame must have the features, of the same kind */
     expect_refused("xgboost", reg, "x1,plan", "y", NULL, d, NULL,
                    "no column 'y' in eval");
+    /* eval targets are checked as the data's are */
+    trl_frame *bad_eval = with_value(d, "label", 5, 2.0);
+    expect_refused("xgboost", d, "x1,x2", "label", "{\"objective\": "
+                   "\"binary:logistic\"}", bad_eval, NULL,
+                   "'label' in eval is 2 in row 5");
+    trl_frame_decref(bad_eval);
+    /* infinities, in training and then in prediction */
+    trl_frame *inf = with_value(reg, "x2", 3, INFINITY);
+    expect_refused("xgboost", inf, "x1,x2", "y", NULL, NULL, NULL,
+                   "column 'x2' in data is infinite in row 3");
+    expect_refused("linear", inf, "x1,x2", "y", NULL, NULL, NULL,
+                   "infinite in row 3");
+    /* auc on an eval frame of one class is NaN: early stopping says so */
+    trl_frame *ones = trl_frame_filter(d, trl_frame_get(d, "x3"), NULL);
+    trl_frame *one_class = with_value(ones, "label", (size_t)-1, 1.0);
+    expect_refused("xgboost", d, "x1,x2", "label", "{\"eval_metric\": "
+                   "\"auc\", \"early_stopping_rounds\": 2}", one_class,
+                   NULL, "eval-auc, which is nan");
+    trl_frame_decref(ones);
+    trl_frame_decref(one_class);
+    trl_frame_decref(inf);
+    /* an id-like string column is no feature for a linear model */
+    trl_frame *ids = id_frame(1001);
+    expect_refused("logistic", ids, "id", "label", NULL, NULL, NULL,
+                   "'id' has 1001 categories");
+    trl_frame_decref(ids);
     trl_frame *empty = trl_frame_head(d, 0, NULL);
     expect_refused("xgboost", empty, "x1", "label", NULL, NULL, NULL,
                    "no rows");

@@ -799,6 +799,16 @@ static void test_format_1_file_gains_model_tables(void **state)
                    "PRAGMA user_version = 1");
     assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master "
                                    "WHERE name = 'models'"), 0);
+    /* read-only, it stays format 1 and still serves its frames */
+    char uri[300];
+    snprintf(uri, sizeof uri, "file:%s?mode=ro", path);
+    r = trl_registry_open(uri, &err);
+    assert_non_null(r);
+    trl_frame *ro = trl_registry_get(r, "old@1", &err);
+    assert_non_null(ro);
+    trl_frame_decref(ro);
+    trl_registry_close(r);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
     r = trl_registry_open(path, &err);
     assert_non_null(r);
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
