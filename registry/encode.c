@@ -119,9 +119,8 @@ static size_t feature_width(const trl__enc_feature *ft)
 
 static int fit_scaling(trl__encoder *e, const trl_frame *f, trl_error *err);
 
-trl__encoder *trl__encoder_fit(const trl_frame *f, const char *const *names,
-                               size_t n, size_t max_onehot, int standardize,
-                               trl_error *err)
+/* An encoder with room for n features and none filled yet. */
+static trl__encoder *encoder_new(size_t n, trl_error *err)
 {
     trl__encoder *e = calloc(1, sizeof *e);
     if (!e || !(e->feat = calloc(n ? n : 1, sizeof *e->feat))) {
@@ -129,6 +128,16 @@ trl__encoder *trl__encoder_fit(const trl_frame *f, const char *const *names,
         trl_error_set(err, TRL_ENOMEM, "out of memory");
         return NULL;
     }
+    return e;
+}
+
+trl__encoder *trl__encoder_fit(const trl_frame *f, const char *const *names,
+                               size_t n, size_t max_onehot, int standardize,
+                               trl_error *err)
+{
+    trl__encoder *e = encoder_new(n, err);
+    if (!e)
+        return NULL;
     for (size_t i = 0; i < n; i++) {
         const trl_column *c = trl_frame_get(f, names[i]);
         trl__enc_feature *ft = &e->feat[i];
@@ -473,12 +482,9 @@ trl__encoder *trl__encoder_from_json(const json_t *j, trl_error *err)
 {
     json_t *feats = json_object_get(j, "features");
     size_t n = json_array_size(feats);
-    trl__encoder *e = calloc(1, sizeof *e);
-    if (!e || !(e->feat = calloc(n ? n : 1, sizeof *e->feat))) {
-        free(e);
-        trl_error_set(err, TRL_ENOMEM, "out of memory");
+    trl__encoder *e = encoder_new(n, err);
+    if (!e)
         return NULL;
-    }
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(feats, i);
         const char *col = json_string_value(json_object_get(o, "column"));

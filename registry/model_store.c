@@ -542,40 +542,26 @@ int trl_registry_stage_model(trl_registry *r, const char *spec,
 
 /* ---- listing ------------------------------------------------------------------------------ */
 
+static json_t *model_row(sqlite3_stmt *st)
+{
+    return json_pack(
+        "{s:s, s:I, s:s, s:s, s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:s, s:f}",
+        "name", (const char *)sqlite3_column_text(st, 0), "version",
+        (json_int_t)sqlite3_column_int(st, 1), "algo",
+        (const char *)sqlite3_column_text(st, 2), "objective",
+        (const char *)sqlite3_column_text(st, 3), "stage",
+        (const char *)sqlite3_column_text(st, 4), "target",
+        (const char *)sqlite3_column_text(st, 5), "features",
+        column_json(st, 6), "data", column_json(st, 7), "metrics",
+        column_json(st, 8), "tags", column_json(st, 9), "created",
+        (const char *)sqlite3_column_text(st, 10), "train_seconds",
+        sqlite3_column_double(st, 11));
+}
+
 json_t *trl_registry_list_models(trl_registry *r)
 {
-    sqlite3_stmt *st;
-    if (!r || sqlite3_prepare_v2(trl__registry_db(r), "SELECT name, version,"
-                                 " algo, objective, stage, target, features,"
-                                 " data, metrics, tags, created, "
-                                 "train_seconds FROM models ORDER BY name, "
-                                 "version", -1, &st, NULL))
-        return NULL;
-    json_t *list = json_array();
-    int rc = SQLITE_DONE;
-    while (list && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *e = json_pack(
-            "{s:s, s:I, s:s, s:s, s:s, s:s, s:o?, s:o?, s:o?, s:o?, s:s, "
-            "s:f}",
-            "name", (const char *)sqlite3_column_text(st, 0), "version",
-            (json_int_t)sqlite3_column_int(st, 1), "algo",
-            (const char *)sqlite3_column_text(st, 2), "objective",
-            (const char *)sqlite3_column_text(st, 3), "stage",
-            (const char *)sqlite3_column_text(st, 4), "target",
-            (const char *)sqlite3_column_text(st, 5), "features",
-            column_json(st, 6), "data", column_json(st, 7), "metrics",
-            column_json(st, 8), "tags", column_json(st, 9), "created",
-            (const char *)sqlite3_column_text(st, 10), "train_seconds",
-            sqlite3_column_double(st, 11));
-        if (!e || json_array_append_new(list, e) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
-    if (list && rc != SQLITE_DONE) {
-        json_decref(list);
-        list = NULL;
-    }
-    sqlite3_finalize(st);
-    return list;
+    return trl__registry_collect(r, "SELECT name, version, algo, objective,"
+                                 " stage, target, features, data, metrics, "
+                                 "tags, created, train_seconds FROM models "
+                                 "ORDER BY name, version", model_row);
 }

@@ -42,6 +42,10 @@ extern const char trl__model_schema_sql[];
  * before any ROLLBACK, which replaces the message. */
 int trl__registry_db_error(const trl_registry *r, const char *what,
                            trl_error *err);
+/* Runs sql and returns a new array of row(st) for each row, or NULL when
+ * the database cannot be read (or out of memory). */
+json_t *trl__registry_collect(trl_registry *r, const char *sql,
+                              json_t *(*row)(sqlite3_stmt *st));
 /* Names are identifiers: [A-Za-z_][A-Za-z0-9_]*, at most 128 bytes. */
 int trl__registry_valid_name(const char *s, size_t len);
 /* ISO 8601 UTC with milliseconds, e.g. 2024-05-01T12:00:00.123Z. */

@@ -1178,26 +1178,16 @@ trl_frame *trl_registry_get(trl_registry *r, const char *spec,
     return f;
 }
 
-json_t *trl_registry_list(trl_registry *r)
+json_t *trl__registry_collect(trl_registry *r, const char *sql,
+                              json_t *(*row)(sqlite3_stmt *st))
 {
     sqlite3_stmt *st;
-    if (!r || sqlite3_prepare_v2(r->db, "SELECT name, version, nrows, "
-                                 "ncols, created, lineage FROM frames ORDER "
-                                 "BY name, version", -1, &st, NULL))
+    if (!r || sqlite3_prepare_v2(r->db, sql, -1, &st, NULL))
         return NULL;
     json_t *list = json_array();
     int rc = SQLITE_DONE;
     while (list && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *lin = (const char *)sqlite3_column_text(st, 5);
-        json_t *lineage = lin ? json_loads(lin, 0, NULL) : NULL;
-        json_t *e = json_pack(
-            "{s:s, s:I, s:I, s:I, s:s, s:o}", "name",
-            (const char *)sqlite3_column_text(st, 0), "version",
-            (json_int_t)sqlite3_column_int64(st, 1), "rows",
-            (json_int_t)sqlite3_column_int64(st, 2), "columns",
-            (json_int_t)sqlite3_column_int64(st, 3), "created",
-            (const char *)sqlite3_column_text(st, 4), "lineage",
-            lineage ? lineage : json_null());
+        json_t *e = row(st);
         if (!e || json_array_append_new(list, e) != 0) {
             json_decref(list);
             list = NULL;
@@ -1209,4 +1199,24 @@ json_t *trl_registry_list(trl_registry *r)
     }
     sqlite3_finalize(st);
     return list;
+}
+
+static json_t *frame_row(sqlite3_stmt *st)
+{
+    const char *lin = (const char *)sqlite3_column_text(st, 5);
+    json_t *lineage = lin ? json_loads(lin, 0, NULL) : NULL;
+    return json_pack("{s:s, s:I, s:I, s:I, s:s, s:o}", "name",
+                     (const char *)sqlite3_column_text(st, 0), "version",
+                     (json_int_t)sqlite3_column_int64(st, 1), "rows",
+                     (json_int_t)sqlite3_column_int64(st, 2), "columns",
+                     (json_int_t)sqlite3_column_int64(st, 3), "created",
+                     (const char *)sqlite3_column_text(st, 4), "lineage",
+                     lineage ? lineage : json_null());
+}
+
+json_t *trl_registry_list(trl_registry *r)
+{
+    return trl__registry_collect(r, "SELECT name, version, nrows, ncols, "
+                                 "created, lineage FROM frames ORDER BY "
+                                 "name, version", frame_row);
 }
