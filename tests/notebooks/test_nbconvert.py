@@ -256,6 +256,31 @@ class ErrorNotebook(unittest.TestCase):
         self.assertEqual(outputs(cells[2]), [stream("stdout", "after\n")])
 
 
+class ModelsNotebook(unittest.TestCase):
+    """Training in a headless run: nbclient applies the progress bar's
+    updates, so the saved notebook holds one output, the final bar."""
+
+    def test_progress_bar_ends_final_in_saved_notebook(self):
+        binary = os.path.join(HERE, "..", "unit", "registry", "fixtures",
+                              "models", "binary.csv")
+        path = write_notebook([
+            'd = features.read_csv("%s")' % binary,
+            'm = models.train{name = "nb_model", data = d, target = "label",'
+            ' params = {num_boost_round = 400, max_depth = 10, eta = 0.01,'
+            ' nthread = 1}}',
+            "%models nb_model",
+        ])
+        proc, nb = execute_to_notebook(path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        outs = outputs(nb["cells"][1])
+        self.assertEqual(len(outs), 1, outs)
+        bar = text(outs[0]["data"]["text/plain"])
+        self.assertIn("400/400", bar)
+        self.assertIn("registered nb_model@1", bar)
+        table = outputs(nb["cells"][2])[0]["data"]
+        self.assertIn("nb_model@1", text(table["text/html"]))
+
+
 class HtmlExport(unittest.TestCase):
     def test_html_contains_rendered_table(self):
         out = tmpdir()
