@@ -94,6 +94,23 @@ static int fit_categories(trl__enc_feature *ft, const trl_column *c,
     return rc ? trl_error_set(err, rc, "out of memory") : 0;
 }
 
+/* Categories become input names and JSON text in the registry: they
+ * must be UTF-8 without NUL. */
+static int check_text(const trl__enc_feature *ft, trl_error *err)
+{
+    for (size_t k = 0; k < ft->ncats; k++) {
+        json_t *t = memchr(ft->cats[k], '\0', ft->cat_lens[k])
+                        ? NULL : json_stringn(ft->cats[k], ft->cat_lens[k]);
+        if (!t)
+            return trl_error_set(err, TRL_EINVAL, "str column '%s' has a "
+                                 "value that is not UTF-8 text (or holds a "
+                                 "NUL byte): a category must be text",
+                                 ft->name);
+        json_decref(t);
+    }
+    return 0;
+}
+
 /* Index of s among the sorted categories, or -1. */
 static int32_t find_category(const trl__enc_feature *ft, const char *s,
                              size_t len)
@@ -149,7 +166,8 @@ trl__encoder *trl__encoder_fit(const trl_frame *f, const char *const *names,
         ft->first = e->width;
         ft->kind = TRL__ENC_NUM;
         if (c->type == TRL_STR) {
-            if (fit_categories(ft, c, err) != 0)
+            if (fit_categories(ft, c, err) != 0 ||
+                check_text(ft, err) != 0)
                 goto fail;
             ft->kind = ft->ncats <= max_onehot ? TRL__ENC_ONEHOT
                                                : TRL__ENC_CODE;
@@ -311,6 +329,15 @@ static int fit_scaling(trl__encoder *e, const trl_frame *f, trl_error *err)
             else {
                 double sd = count[j] ? sqrt(m2[j] / (double)count[j]) : 0.0;
                 e->scale[j] = sd > 0 ? sd : 1.0;
+                if (!isfinite(e->mean[j]) || !isfinite(sd)) {
+                    char *name = trl__encoder_input_name(e, j);
+                    rc = trl_error_set(err, TRL_EINVAL, "column '%s' is too "
+                                       "large to standardise (its variance "
+                                       "overflows): rescale it first",
+                                       name ? name : "?");
+                    free(name);
+                    goto done;
+                }
             }
         }
     }
@@ -436,9 +463,16 @@ json_t *trl__encoder_to_json(const trl__encoder *e)
         if (o && ft->kind != TRL__ENC_NUM) {
             json_t *cats = json_array();
             for (size_t k = 0; cats && k < ft->ncats; k++)
-                json_array_append_new(cats, json_stringn(ft->cats[k],
-                                                         ft->cat_lens[k]));
-            json_object_set_new(o, "categories", cats);
+                if (json_array_append_new(cats, json_stringn(
+                                                    ft->cats[k],
+                                                    ft->cat_lens[k])) != 0) {
+                    json_decref(cats);
+                    cats = NULL;
+                }
+            if (!cats || json_object_set_new(o, "categories", cats) != 0) {
+                json_decref(o);
+                o = NULL;
+            }
         }
         if (!o || json_array_append_new(feats, o) != 0) {
             json_decref(feats);
@@ -448,12 +482,17 @@ json_t *trl__encoder_to_json(const trl__encoder *e)
     json_t *j = json_pack("{s:o}", "features", feats);
     if (j && e->mean) {
         json_t *mean = json_array(), *scale = json_array();
-        for (size_t k = 0; k < e->width; k++) {
-            json_array_append_new(mean, json_real(e->mean[k]));
-            json_array_append_new(scale, json_real(e->scale[k]));
+        int bad = !mean || !scale;
+        for (size_t k = 0; !bad && k < e->width; k++)
+            bad = json_array_append_new(mean, json_real(e->mean[k])) ||
+                  json_array_append_new(scale, json_real(e->scale[k]));
+        /* each set steals its value, even when it fails */
+        bad |= json_object_set_new(j, "mean", mean);
+        bad |= json_object_set_new(j, "scale", scale);
+        if (bad) {
+            json_decref(j);
+            return NULL;
         }
-        json_object_set_new(j, "mean", mean);
-        json_object_set_new(j, "scale", scale);
     }
     return j;
 }

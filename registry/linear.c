@@ -331,6 +331,16 @@ static int lin_load(trl_model *m, trl_error *err)
         free_impl(x);
         return rc;
     }
+    /* the artifact is trusted only as far as it matches its record:
+     * predict_probability writes nr_class values */
+    const struct model *md = x->model;
+    int want = is_logistic(m) ? L2R_LR : L2R_L2LOSS_SVR;
+    if (md->param.solver_type != want || (is_logistic(m) && md->nr_class != 2)) {
+        free_impl(x);
+        return trl_error_set(err, TRL_EIO, "the stored liblinear model does "
+                             "not match its record (solver %d, %d classes)",
+                             md->param.solver_type, md->nr_class);
+    }
     x->positive = positive_index(x->model);
     m->impl = x;
     return 0;

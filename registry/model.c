@@ -3,6 +3,7 @@
  * predicts on frames. The artifact the backend serialises is loaded back
  * at once, so the model in memory is exactly the one stored. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,7 +151,11 @@ static json_t *feature_list(const trl_train_spec *s, trl_error *err)
                               "twice", name);
                 goto fail;
             }
-        json_array_append_new(list, json_string(name));
+        if (json_array_append_new(list, json_string(name)) != 0) {
+            trl_error_set(err, TRL_EINVAL, "feature name '%.60s' is not "
+                          "UTF-8 text", name);
+            goto fail;
+        }
     }
     if (json_array_size(list) == 0) {
         trl_error_set(err, TRL_EINVAL, "no features to train on: the data "
@@ -176,7 +181,7 @@ static double *target_values(const trl_frame *f, const char *what,
     if (c->type == TRL_STR) {
         trl_error_set(err, TRL_EINVAL, "target '%s' is a str column: models "
                       "need numbers (0/1 or bool for a classifier); derive "
-                      "one, e.g. f.y = f.%s == \"yes\"", target, target);
+                      "one, e.g. f.y = f.%s:eq(\"yes\")", target, target);
         return NULL;
     }
     double *y = malloc((f->nrows ? f->nrows : 1) * sizeof *y);
@@ -202,10 +207,10 @@ static double *target_values(const trl_frame *f, const char *what,
 }
 
 /* XGBoost reads an infinity as missing when it builds a DMatrix but as a
- * number when it predicts, and it ruins a linear model's scaling: refuse
- * them, naming where. */
+ * number when it predicts, and computes in float32; an infinity ruins a
+ * linear model's scaling: refuse values past limit, naming where. */
 static int check_finite(const trl_frame *f, const char *what,
-                        const json_t *features, trl_error *err)
+                        const json_t *features, double limit, trl_error *err)
 {
     size_t i;
     json_t *name;
@@ -214,11 +219,15 @@ static int check_finite(const trl_frame *f, const char *what,
         if (!c || c->type != TRL_F64)
             continue;
         for (size_t r = 0; r < c->len; r++)
-            if (isinf(c->v.f64[r]))
+            if (fabs(c->v.f64[r]) > limit)
                 return trl_error_set(err, TRL_EINVAL, "column '%s' in %s is "
-                                     "infinite in row %zu: clip it or make "
-                                     "it missing first", json_string_value(
-                                         name), what, r + 1);
+                                     "%s in row %zu: clip it or make it "
+                                     "missing first", json_string_value(
+                                         name), what,
+                                     isinf(c->v.f64[r])
+                                         ? "infinite"
+                                         : "beyond the float32 range XGBoost "
+                                           "computes in", r + 1);
     }
     return 0;
 }
@@ -258,6 +267,9 @@ static int check_spec(const trl_train_spec *s, trl_error *err)
     if (s->params && !json_is_object(s->params))
         return trl_error_set(err, TRL_EINVAL, "params must be a table of "
                              "name = value");
+    if (s->group && strcmp(s->algo, "xgboost") != 0)
+        return trl_error_set(err, TRL_EINVAL, "group= is for ranking with "
+                             "xgboost (rank:* objectives), not %s", s->algo);
     if (s->group && !trl_frame_get(s->data, s->group))
         return no_column(s->data, "data", s->group, err);
     if (s->group && s->eval && !trl_frame_get(s->eval, s->group))
@@ -309,8 +321,10 @@ trl_model *trl_model_train(const trl_train_spec *s, trl_error *err)
         (s->eval && !(eval_label = target_values(s->eval, "eval", s->target,
                                                  err))))
         goto fail;
-    if (check_finite(s->data, "data", m->features, err) != 0 ||
-        (s->eval && check_finite(s->eval, "eval", m->features, err) != 0))
+    double limit = linear ? DBL_MAX : FLT_MAX;
+    if (check_finite(s->data, "data", m->features, limit, err) != 0 ||
+        (s->eval &&
+         check_finite(s->eval, "eval", m->features, limit, err) != 0))
         goto fail;
     size_t nf = json_array_size(m->features);
     if (!(names = malloc(nf * sizeof *names))) {

@@ -334,7 +334,7 @@ static int resolve(trl_registry *r, const model_spec *s, trl_error *err)
 static json_t *column_json(sqlite3_stmt *st, int i)
 {
     const char *s = (const char *)sqlite3_column_text(st, i);
-    return s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL;
+    return s ? json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
 }
 
 static char *column_str(sqlite3_stmt *st, int i)

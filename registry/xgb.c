@@ -121,8 +121,11 @@ static long take_int(json_t *params, const char *key, long def, long lo,
 static int param_text(const json_t *v, char *buf, size_t size)
 {
     int n;
-    if (json_is_string(v))
+    if (json_is_string(v)) {
+        if (strlen(json_string_value(v)) != json_string_length(v))
+            return -1;  /* a NUL would cut the value short */
         n = snprintf(buf, size, "%s", json_string_value(v));
+    }
     else if (json_is_integer(v))
         n = snprintf(buf, size, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
@@ -528,6 +531,12 @@ static int xgb_train(trl_model *m, const trl__train_job *job, trl_error *err)
                             json_string(infer_objective(job)));
     const char *objective = json_string_value(json_object_get(params,
                                                               "objective"));
+    const char *booster = json_string_value(json_object_get(params,
+                                                            "booster"));
+    if (booster && strcmp(booster, "gblinear") == 0)
+        return trl_error_set(err, TRL_EINVAL, "booster gblinear cannot "
+                             "predict in place in XGBoost 1.7: use gbtree or "
+                             "dart, or algo = \"linear\"");
     int noutputs;
     if (check_labels(job, job->label, s->data->nrows, "data", objective,
                      params, &noutputs, err) != 0 ||

@@ -100,11 +100,18 @@ static json_t *to_json(lua_State *L, int i, int depth, const char **why)
     case LUA_TNUMBER:
         if (lua_isinteger(L, i))
             return json_integer((json_int_t)lua_tointeger(L, i));
+        if (!isfinite(lua_tonumber(L, i))) {
+            *why = "numbers must be finite";
+            return NULL;
+        }
         return json_real(lua_tonumber(L, i));
     case LUA_TSTRING: {
         size_t n;
         const char *s = lua_tolstring(L, i, &n);
-        return json_stringn(s, n);
+        json_t *j = memchr(s, '\0', n) ? NULL : json_stringn(s, n);
+        if (!j)
+            *why = "strings must be UTF-8 text without NUL bytes";
+        return j;
     }
     case LUA_TBOOLEAN:
         return json_boolean(lua_toboolean(L, i));
@@ -150,7 +157,16 @@ static json_t *to_json(lua_State *L, int i, int depth, const char **why)
                         ? to_json(L, -1, depth + 1, why) : NULL;
         if (!v && !*why)
             *why = "a table must be a list or have string keys";
-        int ok = v && json_object_set_new(out, lua_tostring(L, -2), v) == 0;
+        size_t klen = 0;
+        const char *key = v ? lua_tolstring(L, -2, &klen) : NULL;
+        if (key && strlen(key) != klen) {
+            json_decref(v);
+            v = NULL;
+            *why = "names must not hold NUL bytes";
+        }
+        int ok = v && json_object_set_new(out, key, v) == 0;
+        if (v && !ok && !*why)
+            *why = "names must be UTF-8 text";
         lua_pop(L, 1);
         if (!ok) {
             lua_pop(L, 1);
@@ -245,6 +261,9 @@ static trl_frame *frame_field(lua_State *L, const char *key, int required)
                           "'name@N'", key);
         return NULL;
     }
+    if (lua_type(L, -1) != LUA_TSTRING && !luaL_testudata(L, -1, FRAME_MT))
+        luaL_error(L, "models.train: %s must be a frame or a registered "
+                      "'name@N', not a %s", key, luaL_typename(L, -1));
     if (lua_type(L, -1) == LUA_TSTRING) {
         const char *spec = lua_tostring(L, -1);
         int box = trl__lf_push_box(L);
@@ -264,10 +283,15 @@ static const char *string_field(lua_State *L, const char *key, int required)
     lua_getfield(L, 1, key);
     if (lua_isnil(L, -1) && !required)
         return NULL;
-    if (lua_type(L, -1) != LUA_TSTRING)
+    size_t len = 0;
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len)
+                                                   : NULL;
+    if (!s)
         luaL_error(L, "models.train: %s must be a string%s", key,
                    required ? " (it is required)" : "");
-    return lua_tostring(L, -1);
+    if (strlen(s) != len)
+        luaL_error(L, "models.train: %s must not hold NUL bytes", key);
+    return s;
 }
 
 /* Pushes field key of the table at 1, which must be a table or nil. */

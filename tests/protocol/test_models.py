@@ -189,6 +189,17 @@ class ModelRegistryTests(unittest.TestCase):
              "no feature frame 'no_such_frame'"),
             ('target = "label"', "give data = a frame"),
             ('data = d, target = "label", algo = "svm"', "unknown algo"),
+            ('data = 5, target = "label"', "data must be a frame"),
+            ('data = d, target = "label", params = {eta = 0/0}',
+             "numbers must be finite"),
+            ('data = d, target = "label", algo = "logistic", group = "x2"',
+             "group= is for ranking with xgboost"),
+            ('data = d, target = "label", params = {booster = "gblinear"}',
+             "booster gblinear"),
+            ('data = features.frame{c = {"\\xff", "a"}, y = {0, 1}}, '
+             'target = "y"', "not UTF-8 text"),
+            ('data = features.frame{x = {1e308, -1e308}, y = {0, 1}}, '
+             'target = "y", algo = "linear"', "too large to standardise"),
         ]
         for args, needle in bad:
             reply, _, _ = run(kc, train % args, allow_error=True)
