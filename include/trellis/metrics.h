@@ -1,0 +1,81 @@
+/* metrics.h - technical metrics of scores against labels, with
+ * scikit-learn's definitions (ties, weights, degenerate cases), and the
+ * weighted form the paired bootstrap resamples. Knows nothing of Jupyter. */
+#ifndef TRELLIS_METRICS_H
+#define TRELLIS_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trellis/error.h"
+
+typedef enum {
+    TRL_METRIC_AUC, TRL_METRIC_PR_AUC, TRL_METRIC_LOGLOSS, TRL_METRIC_BRIER,
+    TRL_METRIC_ACCURACY, TRL_METRIC_PRECISION, TRL_METRIC_RECALL,
+    TRL_METRIC_F1, TRL_METRIC_ECE,
+    TRL_METRIC_RMSE, TRL_METRIC_MAE, TRL_METRIC_R2, TRL_METRIC_MAPE,
+    TRL_METRIC_NDCG, TRL_METRIC_PRECISION_AT, TRL_METRIC_RECALL_AT,
+    TRL_METRIC_MAP_AT, TRL_METRIC_MRR, TRL_METRIC_HIT_RATE
+} trl_metric_id;
+
+typedef enum {
+    TRL_METRIC_CLASSIFICATION, TRL_METRIC_REGRESSION, TRL_METRIC_RANKING
+} trl_metric_kind;
+
+/* A metric with its parameters, parsed from "auc", "ndcg@10", "f1". */
+typedef struct trl_metric {
+    trl_metric_id id;
+    trl_metric_kind kind;
+    char name[40];         /* canonical text: "ndcg@10", "f1" */
+    double threshold;      /* accuracy, precision, recall, f1: score >= t
+                            * predicts 1 (default 0.5) */
+    int k;                 /* ranking cut-off; 0 = the whole group */
+    int bins;              /* ece: equal-width bins on [0, 1] (default 10) */
+    int higher_is_better;
+} trl_metric;
+
+/* Parses name ("auc", "pr_auc", "logloss", "brier", "accuracy",
+ * "precision", "recall", "f1", "ece", "rmse", "mae", "r2", "mape",
+ * "ndcg@k", "precision@k", "recall@k", "map@k", "mrr", "hit_rate@k"; the
+ * @k of ndcg optional). Threshold and bins take their defaults. */
+int trl_metric_parse(const char *name, trl_metric *out, trl_error *err);
+
+/* The rows a metric reads, already free of missing values (see
+ * trl_metric_rows). y are labels (0/1 for classification, relevance >= 0
+ * for ranking), s scores; w sample weights or NULL (not for ranking);
+ * group the query of each row for ranking, else NULL. */
+typedef struct trl_metric_data {
+    const double *y;
+    const double *s;
+    const double *w;
+    const int64_t *group;
+    size_t n;
+} trl_metric_data;
+
+/* Computes the metric. Fails (TRL_EINVAL, saying why) where scikit-learn
+ * raises or the value is undefined: one class only for auc, no rows,
+ * labels outside 0/1 for classification, a group of one row for ndcg. */
+int trl_metric_compute(const trl_metric *m, const trl_metric_data *d,
+                       double *out, trl_error *err);
+
+/* ---- for resampling --------------------------------------------------------- */
+
+/* A metric prepared once on fixed rows (scores sorted, groups found), then
+ * evaluated under many weightings in O(n) each: the paired bootstrap
+ * draws a count per row (per group for ranking) and asks for the metric
+ * with weights w * count. */
+typedef struct trl_metric_prep trl_metric_prep;
+
+trl_metric_prep *trl_metric_prepare(const trl_metric *m,
+                                    const trl_metric_data *d,
+                                    trl_error *err);
+void trl_metric_prep_free(trl_metric_prep *p);
+
+/* Number of resampling units: rows, or groups for ranking metrics. */
+size_t trl_metric_units(const trl_metric_prep *p);
+
+/* The metric with each unit's weight multiplied by counts[unit] (NULL:
+ * all 1). NaN where the resample leaves it undefined (one class). */
+double trl_metric_eval(const trl_metric_prep *p, const uint32_t *counts);
+
+#endif

@@ -1,0 +1,526 @@
+/* metrics.c - technical metrics as scikit-learn defines them. Every metric
+ * is computed on prepared rows (sorted once by score; ranking groups
+ * found once) under a weighting, so one code path serves a plain call and
+ * each paired-bootstrap resample, in O(n) (O(groups) for ranking). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trellis/metrics.h"
+
+/* scikit-learn 1.2 clips probabilities to the float64 machine epsilon in
+ * log_loss, and divides by at least it in mape (see TRAPS.md). */
+#define EPS64 2.220446049250313e-16
+
+struct trl_metric_prep {
+    trl_metric m;
+    size_t n;
+    /* classification and regression: rows by score, descending (ties in
+     * row order); perm maps back to the row a bootstrap count belongs to */
+    double *y, *s, *w;
+    size_t *perm;
+    /* ranking: one value per group (NaN = not counted, e.g. no relevant
+     * rows for recall@k) */
+    double *per_group;
+    size_t ngroups;
+};
+
+/* ---- names ---------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    trl_metric_id id;
+    trl_metric_kind kind;
+    int higher, at;  /* at: takes @k (1 optional, 2 required) */
+} table[] = {
+    {"auc", TRL_METRIC_AUC, TRL_METRIC_CLASSIFICATION, 1, 0},
+    {"pr_auc", TRL_METRIC_PR_AUC, TRL_METRIC_CLASSIFICATION, 1, 0},
+    {"logloss", TRL_METRIC_LOGLOSS, TRL_METRIC_CLASSIFICATION, 0, 0},
+    {"brier", TRL_METRIC_BRIER, TRL_METRIC_CLASSIFICATION, 0, 0},
+    {"accuracy", TRL_METRIC_ACCURACY, TRL_METRIC_CLASSIFICATION, 1, 0},
+    {"precision", TRL_METRIC_PRECISION, TRL_METRIC_CLASSIFICATION, 1, 0},
+    {"recall", TRL_METRIC_RECALL, TRL_METRIC_CLASSIFICATION, 1, 0},
+    {"f1", TRL_METRIC_F1, TRL_METRIC_CLASSIFICATION, 1, 0},
+    {"ece", TRL_METRIC_ECE, TRL_METRIC_CLASSIFICATION, 0, 0},
+    {"rmse", TRL_METRIC_RMSE, TRL_METRIC_REGRESSION, 0, 0},
+    {"mae", TRL_METRIC_MAE, TRL_METRIC_REGRESSION, 0, 0},
+    {"r2", TRL_METRIC_R2, TRL_METRIC_REGRESSION, 1, 0},
+    {"mape", TRL_METRIC_MAPE, TRL_METRIC_REGRESSION, 0, 0},
+    {"ndcg", TRL_METRIC_NDCG, TRL_METRIC_RANKING, 1, 1},
+    {"precision", TRL_METRIC_PRECISION_AT, TRL_METRIC_RANKING, 1, 2},
+    {"recall", TRL_METRIC_RECALL_AT, TRL_METRIC_RANKING, 1, 2},
+    {"map", TRL_METRIC_MAP_AT, TRL_METRIC_RANKING, 1, 2},
+    {"mrr", TRL_METRIC_MRR, TRL_METRIC_RANKING, 1, 0},
+    {"hit_rate", TRL_METRIC_HIT_RATE, TRL_METRIC_RANKING, 1, 2},
+};
+
+int trl_metric_parse(const char *name, trl_metric *out, trl_error *err)
+{
+    if (!name || !*name)
+        return trl_error_set(err, TRL_EINVAL, "which metric? e.g. auc, "
+                             "logloss, rmse, ndcg@10");
+    const char *at = strchr(name, '@');
+    size_t len = at ? (size_t)(at - name) : strlen(name);
+    long k = 0;
+    if (at) {
+        char *end;
+        k = strtol(at + 1, &end, 10);
+        if (end == at + 1 || *end || k < 1 || k > 1000000)
+            return trl_error_set(err, TRL_EINVAL, "'%.60s': the cut-off "
+                                 "after '@' must be a whole number from 1, "
+                                 "as in ndcg@10", name);
+    }
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
+        if (strlen(table[i].name) != len ||
+            strncmp(table[i].name, name, len) != 0 ||
+            (at ? table[i].at == 0 : table[i].at == 2))
+            continue;
+        memset(out, 0, sizeof *out);
+        out->id = table[i].id;
+        out->kind = table[i].kind;
+        out->higher_is_better = table[i].higher;
+        out->threshold = 0.5;
+        out->bins = 10;
+        out->k = (int)k;
+        snprintf(out->name, sizeof out->name, "%.*s", (int)len, name);
+        if (at)
+            snprintf(out->name + len, sizeof out->name - len, "@%ld", k);
+        return 0;
+    }
+    return trl_error_set(err, TRL_EINVAL, "unknown metric '%.60s': use auc, "
+                         "pr_auc, logloss, brier, accuracy, precision, "
+                         "recall, f1, ece, rmse, mae, r2, mape, ndcg@k, "
+                         "precision@k, recall@k, map@k, mrr or hit_rate@k",
+                         name);
+}
+
+/* ---- preparing ------------------------------------------------------------------ */
+
+typedef struct keyed {
+    int64_t group;
+    double s;
+    size_t row;
+} keyed;
+
+/* Score descending, ties in row order: the order every rank-based metric
+ * and the stable tie-break of the ranking metrics use. */
+static int by_score(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->s != y->s)
+        return x->s > y->s ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static int by_group_score(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return by_score(a, b);
+}
+
+void trl_metric_prep_free(trl_metric_prep *p)
+{
+    if (!p)
+        return;
+    free(p->y);
+    free(p->s);
+    free(p->w);
+    free(p->perm);
+    free(p->per_group);
+    free(p);
+}
+
+static int check_labels(const trl_metric *m, const trl_metric_data *d,
+                        trl_error *err)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        double y = d->y[i];
+        if (m->kind == TRL_METRIC_CLASSIFICATION && y != 0.0 && y != 1.0)
+            return trl_error_set(err, TRL_EINVAL, "%s needs labels 0/1 (or "
+                                 "bool); row %zu has %g", m->name, i + 1, y);
+        if (m->kind == TRL_METRIC_RANKING && !(y >= 0.0))
+            return trl_error_set(err, TRL_EINVAL, "%s needs relevance >= 0; "
+                                 "row %zu has %g", m->name, i + 1, y);
+        if (d->w && !(d->w[i] >= 0.0))
+            return trl_error_set(err, TRL_EINVAL, "weights must be >= 0; row "
+                                 "%zu has %g", i + 1, d->w[i]);
+    }
+    return 0;
+}
+
+static double group_value(const trl_metric *m, const keyed *rows, size_t n,
+                          const double *y);
+
+trl_metric_prep *trl_metric_prepare(const trl_metric *m,
+                                    const trl_metric_data *d,
+                                    trl_error *err)
+{
+    if (d->n == 0) {
+        trl_error_set(err, TRL_EINVAL, "%s: no rows with both a label and a "
+                      "score", m->name);
+        return NULL;
+    }
+    if (m->kind == TRL_METRIC_RANKING && !d->group) {
+        trl_error_set(err, TRL_EINVAL, "%s is a ranking metric: give the "
+                      "column that groups rows into queries or users",
+                      m->name);
+        return NULL;
+    }
+    if (check_labels(m, d, err) != 0)
+        return NULL;
+    trl_metric_prep *p = calloc(1, sizeof *p);
+    keyed *k = malloc(d->n * sizeof *k);
+    if (!p || !k)
+        goto oom;
+    p->m = *m;
+    p->n = d->n;
+    for (size_t i = 0; i < d->n; i++)
+        k[i] = (keyed){d->group ? d->group[i] : 0, d->s[i], i};
+    if (m->kind == TRL_METRIC_RANKING) {
+        qsort(k, d->n, sizeof *k, by_group_score);
+        size_t ng = 0;
+        for (size_t i = 0; i < d->n; i++)
+            ng += i == 0 || k[i].group != k[i - 1].group;
+        if (!(p->per_group = malloc(ng * sizeof *p->per_group)))
+            goto oom;
+        size_t g = 0;
+        for (size_t a = 0, b; a < d->n; a = b) {
+            for (b = a + 1; b < d->n && k[b].group == k[a].group; b++)
+                ;
+            if (m->id == TRL_METRIC_NDCG && b - a < 2) {
+                trl_error_set(err, TRL_EINVAL, "%s: group %lld has one row; "
+                              "NDCG needs at least 2 rows per group (as "
+                              "scikit-learn)", m->name,
+                              (long long)k[a].group);
+                goto fail;
+            }
+            p->per_group[g++] = group_value(m, k + a, b - a, d->y);
+        }
+        p->ngroups = ng;
+        free(k);
+        return p;
+    }
+    qsort(k, d->n, sizeof *k, by_score);
+    p->y = malloc(d->n * sizeof *p->y);
+    p->s = malloc(d->n * sizeof *p->s);
+    p->w = malloc(d->n * sizeof *p->w);
+    p->perm = malloc(d->n * sizeof *p->perm);
+    if (!p->y || !p->s || !p->w || !p->perm)
+        goto oom;
+    for (size_t i = 0; i < d->n; i++) {
+        size_t r = k[i].row;
+        p->y[i] = d->y[r];
+        p->s[i] = d->s[r];
+        p->w[i] = d->w ? d->w[r] : 1.0;
+        p->perm[i] = r;
+    }
+    free(k);
+    return p;
+
+oom:
+    trl_error_set(err, TRL_ENOMEM, "out of memory");
+fail:
+    free(k);
+    trl_metric_prep_free(p);
+    return NULL;
+}
+
+size_t trl_metric_units(const trl_metric_prep *p)
+{
+    return p->m.kind == TRL_METRIC_RANKING ? p->ngroups : p->n;
+}
+
+/* ---- ranking: one value per group --------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* NDCG as scikit-learn's ndcg_score: linear gain, log2 discount cut at k,
+ * tied scores sharing their block's mean gain; the ideal ranking ignores
+ * ties. An all-zero group scores 0. rows: score-descending. */
+static double ndcg(const keyed *rows, size_t n, const double *y, int k)
+{
+    size_t cut = k > 0 && (size_t)k < n ? (size_t)k : n;
+    double dcg = 0;
+    for (size_t a = 0, b; a < n && a < cut; a = b) {
+        double gain = 0, disc = 0;
+        for (b = a; b < n && rows[b].s == rows[a].s; b++) {
+            gain += y[rows[b].row];
+            if (b < cut)
+                disc += 1.0 / log2((double)b + 2.0);
+        }
+        dcg += gain / (double)(b - a) * disc;
+    }
+    double *ideal = malloc(n * sizeof *ideal);
+    if (!ideal)
+        return NAN;
+    for (size_t i = 0; i < n; i++)
+        ideal[i] = -y[rows[i].row];
+    qsort(ideal, n, sizeof *ideal, cmp_double);
+    double idcg = 0;
+    for (size_t i = 0; i < cut; i++)
+        idcg -= ideal[i] / log2((double)i + 2.0);
+    free(ideal);
+    return idcg > 0 ? dcg / idcg : 0.0;
+}
+
+static double group_value(const trl_metric *m, const keyed *rows, size_t n,
+                          const double *y)
+{
+    if (m->id == TRL_METRIC_NDCG)
+        return ndcg(rows, n, y, m->k);
+    size_t k = m->k > 0 ? (size_t)m->k : n;
+    size_t relevant = 0, hits = 0, first = 0;
+    double ap = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rel = y[rows[i].row] > 0;
+        relevant += rel;
+        if (rel && !first)
+            first = i + 1;
+        if (rel && i < k) {
+            hits++;
+            ap += (double)hits / (double)(i + 1);
+        }
+    }
+    switch (m->id) {
+    case TRL_METRIC_PRECISION_AT:
+        return (double)hits / (double)k;
+    case TRL_METRIC_RECALL_AT:
+        return relevant ? (double)hits / (double)relevant : NAN;
+    case TRL_METRIC_MAP_AT:
+        return relevant ? ap / (double)(relevant < k ? relevant : k) : NAN;
+    case TRL_METRIC_MRR:
+        return first ? 1.0 / (double)first : 0.0;
+    case TRL_METRIC_HIT_RATE:
+        return hits > 0;
+    default:
+        return NAN;
+    }
+}
+
+/* ---- classification and regression under a weighting ------------------------------- */
+
+typedef struct wsum {
+    double w, wy, ws;  /* total weight, of labels, of scores */
+} wsum;
+
+/* The weight of sorted row i: its sample weight times its row's count. */
+static inline double weight(const trl_metric_prep *p, const uint32_t *c,
+                            size_t i)
+{
+    return c ? p->w[i] * (double)c[p->perm[i]] : p->w[i];
+}
+
+/* Mann-Whitney over blocks of tied scores: a tie counts 1/2. */
+static double auc(const trl_metric_prep *p, const uint32_t *c)
+{
+    double tp = 0, fp = 0, area = 0;
+    for (size_t a = 0, b; a < p->n; a = b) {
+        double btp = 0, bfp = 0;
+        for (b = a; b < p->n && p->s[b] == p->s[a]; b++) {
+            double w = weight(p, c, b);
+            btp += w * p->y[b];
+            bfp += w * (1.0 - p->y[b]);
+        }
+        area += bfp * (tp + btp / 2.0);
+        tp += btp;
+        fp += bfp;
+    }
+    return tp > 0 && fp > 0 ? area / (tp * fp) : NAN;
+}
+
+/* Average precision: sum over thresholds of (R_n - R_n-1) * P_n. */
+static double average_precision(const trl_metric_prep *p, const uint32_t *c)
+{
+    double tp = 0, fp = 0, ap = 0, pos = 0;
+    for (size_t i = 0; i < p->n; i++)
+        pos += weight(p, c, i) * p->y[i];
+    if (!(pos > 0))
+        return 0.0;  /* scikit-learn warns and returns 0 */
+    for (size_t a = 0, b; a < p->n; a = b) {
+        double btp = 0;
+        for (b = a; b < p->n && p->s[b] == p->s[a]; b++) {
+            double w = weight(p, c, b);
+            btp += w * p->y[b];
+            fp += w * (1.0 - p->y[b]);
+        }
+        tp += btp;
+        if (btp > 0)
+            ap += btp / pos * (tp / (tp + fp));
+    }
+    return ap;
+}
+
+/* accuracy, precision, recall, f1 from the weighted confusion matrix. */
+static double confusion(const trl_metric_prep *p, const uint32_t *c)
+{
+    double tp = 0, fp = 0, fn = 0, tn = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        double w = weight(p, c, i);
+        int pred = p->s[i] >= p->m.threshold, y = p->y[i] == 1.0;
+        tp += w * (pred && y);
+        fp += w * (pred && !y);
+        fn += w * (!pred && y);
+        tn += w * (!pred && !y);
+    }
+    switch (p->m.id) {
+    case TRL_METRIC_ACCURACY:
+        return tp + fp + fn + tn > 0 ? (tp + tn) / (tp + fp + fn + tn) : NAN;
+    case TRL_METRIC_PRECISION:
+        return tp + fp > 0 ? tp / (tp + fp) : 0.0;  /* zero_division=0 */
+    case TRL_METRIC_RECALL:
+        return tp + fn > 0 ? tp / (tp + fn) : 0.0;
+    default:
+        return 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : 0.0;
+    }
+}
+
+/* Expected calibration error over equal-width bins on [0, 1]. */
+static double ece(const trl_metric_prep *p, const uint32_t *c)
+{
+    int nb = p->m.bins > 0 ? p->m.bins : 10;
+    wsum *bins = calloc((size_t)nb, sizeof *bins);
+    if (!bins)
+        return NAN;
+    double total = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        double w = weight(p, c, i);
+        int b = (int)floor(p->s[i] * nb);
+        b = b < 0 ? 0 : b >= nb ? nb - 1 : b;
+        bins[b].w += w;
+        bins[b].wy += w * p->y[i];
+        bins[b].ws += w * p->s[i];
+        total += w;
+    }
+    double e = 0;
+    for (int b = 0; b < nb; b++)
+        if (bins[b].w > 0)
+            e += bins[b].w / total *
+                 fabs(bins[b].wy / bins[b].w - bins[b].ws / bins[b].w);
+    free(bins);
+    return total > 0 ? e : NAN;
+}
+
+/* The mean of a per-row loss, weighted. */
+static double mean_loss(const trl_metric_prep *p, const uint32_t *c)
+{
+    double sum = 0, total = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        double w = weight(p, c, i), y = p->y[i], s = p->s[i], l;
+        switch (p->m.id) {
+        case TRL_METRIC_LOGLOSS: {
+            double q = fmin(fmax(s, EPS64), 1.0 - EPS64);
+            l = -(y * log(q) + (1.0 - y) * log1p(-q));
+            break;
+        }
+        case TRL_METRIC_BRIER:
+        case TRL_METRIC_RMSE:
+            l = (y - s) * (y - s);
+            break;
+        case TRL_METRIC_MAE:
+            l = fabs(y - s);
+            break;
+        default: /* mape */
+            l = fabs(y - s) / fmax(fabs(y), EPS64);
+        }
+        sum += w * l;
+        total += w;
+    }
+    if (!(total > 0))
+        return NAN;
+    return p->m.id == TRL_METRIC_RMSE ? sqrt(sum / total) : sum / total;
+}
+
+/* r2 as scikit-learn with force_finite: a constant target scores 1 when
+ * predicted exactly, else 0. */
+static double r2(const trl_metric_prep *p, const uint32_t *c)
+{
+    double total = 0, wy = 0, res = 0, tot = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        double w = weight(p, c, i);
+        total += w;
+        wy += w * p->y[i];
+    }
+    if (!(total > 0))
+        return NAN;
+    double mean = wy / total;
+    for (size_t i = 0; i < p->n; i++) {
+        double w = weight(p, c, i), d = p->y[i] - p->s[i];
+        res += w * d * d;
+        tot += w * (p->y[i] - mean) * (p->y[i] - mean);
+    }
+    if (tot == 0)
+        return res == 0 ? 1.0 : 0.0;
+    return 1.0 - res / tot;
+}
+
+double trl_metric_eval(const trl_metric_prep *p, const uint32_t *counts)
+{
+    if (p->m.kind == TRL_METRIC_RANKING) {
+        double sum = 0, n = 0;
+        for (size_t g = 0; g < p->ngroups; g++) {
+            double v = p->per_group[g];
+            double cnt = counts ? (double)counts[g] : 1.0;
+            if (isnan(v) || cnt == 0)
+                continue;
+            sum += cnt * v;
+            n += cnt;
+        }
+        return n > 0 ? sum / n : NAN;
+    }
+    switch (p->m.id) {
+    case TRL_METRIC_AUC:
+        return auc(p, counts);
+    case TRL_METRIC_PR_AUC:
+        return average_precision(p, counts);
+    case TRL_METRIC_ACCURACY:
+    case TRL_METRIC_PRECISION:
+    case TRL_METRIC_RECALL:
+    case TRL_METRIC_F1:
+        return confusion(p, counts);
+    case TRL_METRIC_ECE:
+        return ece(p, counts);
+    case TRL_METRIC_R2:
+        return r2(p, counts);
+    default:
+        return mean_loss(p, counts);
+    }
+}
+
+int trl_metric_compute(const trl_metric *m, const trl_metric_data *d,
+                       double *out, trl_error *err)
+{
+    if (m->id == TRL_METRIC_R2 && d->n < 2)
+        return trl_error_set(err, TRL_EINVAL, "r2 needs at least 2 rows");
+    if (m->kind == TRL_METRIC_REGRESSION && d->w) {
+        double total = 0;
+        for (size_t i = 0; i < d->n; i++)
+            total += d->w[i];
+        if (d->n && total == 0)
+            return trl_error_set(err, TRL_EINVAL, "%s: the weights sum to "
+                                 "zero", m->name);
+    }
+    trl_metric_prep *p = trl_metric_prepare(m, d, err);
+    if (!p)
+        return err ? err->code : TRL_EINVAL;
+    double v = trl_metric_eval(p, NULL);
+    trl_metric_prep_free(p);
+    if (isnan(v)) {
+        if (m->id == TRL_METRIC_AUC)
+            return trl_error_set(err, TRL_EINVAL, "auc is undefined: only "
+                                 "one class is present in the labels");
+        if (m->id == TRL_METRIC_RECALL_AT || m->id == TRL_METRIC_MAP_AT)
+            return trl_error_set(err, TRL_EINVAL, "%s is undefined: no "
+                                 "relevant rows in any group", m->name);
+        return trl_error_set(err, TRL_EINVAL, "%s is undefined on these "
+                             "rows: the weights sum to zero", m->name);
+    }
+    *out = v;
+    return 0;
+}

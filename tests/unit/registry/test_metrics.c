@@ -1,0 +1,216 @@
+/* test_metrics.c - metrics.c against scikit-learn: every case of
+ * fixtures/metrics/metrics.json (written by gen_metrics.py) to 1e-9
+ * relative, errors where scikit-learn raises; then the weighted form the
+ * bootstrap uses, which must equal repeating rows (or groups). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "trellis/metrics.h"
+
+static json_t *load_cases(void)
+{
+    /* fixtures/ sits beside this file */
+    char path[4096];
+    const char *slash = strrchr(__FILE__, '/');
+    snprintf(path, sizeof path, "%.*s/fixtures/metrics/metrics.json",
+             slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".");
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (!root)
+        fail_msg("%s line %d: %s", path, jerr.line, jerr.text);
+    return root;
+}
+
+/* The metric a case names: "ndcg@k" with params {"k": 3} is ndcg@3, and
+ * without k the whole group. */
+static void case_metric(const json_t *c, trl_metric *m)
+{
+    const char *name = json_string_value(json_object_get(c, "metric"));
+    json_t *params = json_object_get(c, "params");
+    json_t *k = json_object_get(params, "k");
+    char text[64];
+    const char *at = strstr(name, "@k");
+    if (at)
+        snprintf(text, sizeof text, "%.*s@%lld", (int)(at - name), name,
+                 k ? (long long)json_integer_value(k) : 1);
+    else
+        snprintf(text, sizeof text, "%s", name);
+    trl_error err = {0};
+    if (trl_metric_parse(text, m, &err) != 0)
+        fail_msg("%s: %s", text, err.message);
+    if (at && !k)
+        m->k = 0;
+    if (json_object_get(params, "threshold"))
+        m->threshold = json_number_value(json_object_get(params,
+                                                         "threshold"));
+    if (json_object_get(params, "bins"))
+        m->bins = (int)json_integer_value(json_object_get(params, "bins"));
+}
+
+/* The case's rows without the ones missing a label, score or weight. */
+typedef struct rows {
+    double *y, *s, *w;
+    int64_t *g;
+    trl_metric_data d;
+} rows;
+
+static void case_rows(const json_t *c, rows *r)
+{
+    json_t *y = json_object_get(c, "y"), *s = json_object_get(c, "score");
+    json_t *w = json_object_get(c, "weight"), *g = json_object_get(c,
+                                                                   "group");
+    size_t n = json_array_size(y);
+    r->y = malloc((n + 1) * sizeof *r->y);
+    r->s = malloc((n + 1) * sizeof *r->s);
+    r->w = w ? malloc((n + 1) * sizeof *r->w) : NULL;
+    r->g = g ? malloc((n + 1) * sizeof *r->g) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *yi = json_array_get(y, i), *si = json_array_get(s, i);
+        json_t *wi = w ? json_array_get(w, i) : NULL;
+        if (json_is_null(yi) || json_is_null(si) || (w && json_is_null(wi)))
+            continue;
+        r->y[k] = json_number_value(yi);
+        r->s[k] = json_number_value(si);
+        if (w)
+            r->w[k] = json_number_value(wi);
+        if (g)
+            r->g[k] = json_integer_value(json_array_get(g, i));
+        k++;
+    }
+    r->d = (trl_metric_data){r->y, r->s, r->w, r->g, k};
+}
+
+static void rows_free(rows *r)
+{
+    free(r->y);
+    free(r->s);
+    free(r->w);
+    free(r->g);
+}
+
+static void test_fixture_cases(void **state)
+{
+    (void)state;
+    json_t *root = load_cases();
+    json_t *cases = json_object_get(root, "cases");
+    size_t i, failures = 0;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        const char *want_err = json_string_value(json_object_get(c,
+                                                                 "error"));
+        trl_metric m;
+        case_metric(c, &m);
+        rows r;
+        case_rows(c, &r);
+        trl_error err = {0};
+        double got = NAN;
+        int rc = trl_metric_compute(&m, &r.d, &got, &err);
+        if (want_err) {
+            if (rc == 0 || !strstr(err.message, want_err)) {
+                print_error("%s: expected an error with '%s', got %s "
+                            "(%.17g)\n", name, want_err,
+                            rc ? err.message : "a value", got);
+                failures++;
+            }
+        } else {
+            double want = json_number_value(json_object_get(c, "expected"));
+            if (rc != 0) {
+                print_error("%s: %s\n", name, err.message);
+                failures++;
+            } else if (!(fabs(got - want) <= 1e-9 * fmax(1.0, fabs(want)))) {
+                print_error("%s: %.17g, scikit-learn %.17g\n", name, got,
+                            want);
+                failures++;
+            }
+        }
+        rows_free(&r);
+    }
+    json_decref(root);
+    if (failures)
+        fail_msg("%zu of %zu cases disagree", failures,
+                 json_array_size(cases));
+}
+
+/* Counts c on rows equal the metric on the rows repeated c times: what
+ * makes a bootstrap resample a weighting. */
+static void test_counts_are_repetition(void **state)
+{
+    (void)state;
+    static const char *const names[] = {
+        "auc", "pr_auc", "logloss", "brier", "accuracy", "f1", "ece",
+        "rmse", "mae", "r2", "mape"};
+    enum { N = 200 };
+    double y[N], s[N], ry[3 * N], rs[3 * N];
+    uint32_t counts[N];
+    size_t k = 0;
+    uint64_t x = 42;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        s[i] = (double)((x >> 33) % 100) / 100.0;
+        y[i] = ((x >> 20) % 100) / 100.0 < s[i] ? 1.0 : 0.0;
+        counts[i] = (uint32_t)((x >> 45) % 3);
+        for (uint32_t r = 0; r < counts[i]; r++) {
+            ry[k] = y[i];
+            rs[k++] = s[i];
+        }
+    }
+    for (size_t j = 0; j < sizeof names / sizeof *names; j++) {
+        trl_metric m;
+        trl_error err = {0};
+        assert_int_equal(trl_metric_parse(names[j], &m, &err), 0);
+        trl_metric_data d = {y, s, NULL, NULL, N};
+        trl_metric_data rep = {ry, rs, NULL, NULL, k};
+        trl_metric_prep *p = trl_metric_prepare(&m, &d, &err);
+        assert_non_null(p);
+        double weighted = trl_metric_eval(p, counts), repeated;
+        assert_int_equal(trl_metric_compute(&m, &rep, &repeated, &err), 0);
+        if (!(fabs(weighted - repeated) <= 1e-12 * fmax(1, fabs(repeated))))
+            fail_msg("%s: weighted %.17g, repeated %.17g", names[j],
+                     weighted, repeated);
+        trl_metric_prep_free(p);
+    }
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    trl_metric m;
+    trl_error err = {0};
+    assert_int_equal(trl_metric_parse("ndcg@10", &m, &err), 0);
+    assert_int_equal(m.id, TRL_METRIC_NDCG);
+    assert_int_equal(m.k, 10);
+    assert_string_equal(m.name, "ndcg@10");
+    assert_int_equal(trl_metric_parse("precision", &m, &err), 0);
+    assert_int_equal(m.kind, TRL_METRIC_CLASSIFICATION);
+    assert_int_equal(trl_metric_parse("precision@5", &m, &err), 0);
+    assert_int_equal(m.kind, TRL_METRIC_RANKING);
+    assert_int_equal(trl_metric_parse("logloss", &m, &err), 0);
+    assert_false(m.higher_is_better);
+    assert_int_not_equal(trl_metric_parse("auc@3", &m, &err), 0);
+    assert_int_not_equal(trl_metric_parse("map", &m, &err), 0);
+    assert_int_not_equal(trl_metric_parse("ndcg@0", &m, &err), 0);
+    assert_int_not_equal(trl_metric_parse("accuracy2", &m, &err), 0);
+    assert_non_null(strstr(err.message, "unknown metric 'accuracy2'"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixture_cases),
+        cmocka_unit_test(test_counts_are_repetition),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
