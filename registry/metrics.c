@@ -16,10 +16,12 @@
 struct trl_metric_prep {
     trl_metric m;
     size_t n;
-    /* classification and regression: rows by score, descending (ties in
-     * row order); perm maps back to the row a bootstrap count belongs to */
+    /* classification and regression: rows, for auc and pr_auc by score
+     * descending (ties in row order) with perm mapping back to the row a
+     * bootstrap count belongs to (else NULL: row order) */
     double *y, *s, *w;
     size_t *perm;
+    double *loss;  /* mean-loss metrics: each row's loss, computed once */
     /* ranking: one value per group (NaN = not counted, e.g. no relevant
      * rows for recall@k) */
     double *per_group;
@@ -129,6 +131,7 @@ void trl_metric_prep_free(trl_metric_prep *p)
     free(p->s);
     free(p->w);
     free(p->perm);
+    free(p->loss);
     free(p->per_group);
     free(p);
 }
@@ -153,6 +156,8 @@ static int check_labels(const trl_metric *m, const trl_metric_data *d,
 
 static double group_value(const trl_metric *m, const keyed *rows, size_t n,
                           const double *y);
+static double row_loss(trl_metric_id id, double y, double s);
+static int is_mean_loss(trl_metric_id id);
 
 trl_metric_prep *trl_metric_prepare(const trl_metric *m,
                                     const trl_metric_data *d,
@@ -203,19 +208,30 @@ trl_metric_prep *trl_metric_prepare(const trl_metric *m,
         free(k);
         return p;
     }
-    qsort(k, d->n, sizeof *k, by_score);
+    /* only the rank metrics need score order; the rest keep row order,
+     * so a resample's counts are read in sequence */
+    int ranked = m->id == TRL_METRIC_AUC || m->id == TRL_METRIC_PR_AUC;
+    if (ranked)
+        qsort(k, d->n, sizeof *k, by_score);
     p->y = malloc(d->n * sizeof *p->y);
     p->s = malloc(d->n * sizeof *p->s);
     p->w = malloc(d->n * sizeof *p->w);
-    p->perm = malloc(d->n * sizeof *p->perm);
-    if (!p->y || !p->s || !p->w || !p->perm)
+    if (!p->y || !p->s || !p->w ||
+        (ranked && !(p->perm = malloc(d->n * sizeof *p->perm))))
         goto oom;
     for (size_t i = 0; i < d->n; i++) {
         size_t r = k[i].row;
         p->y[i] = d->y[r];
         p->s[i] = d->s[r];
         p->w[i] = d->w ? d->w[r] : 1.0;
-        p->perm[i] = r;
+        if (ranked)
+            p->perm[i] = r;
+    }
+    if (is_mean_loss(m->id)) {
+        if (!(p->loss = malloc(d->n * sizeof *p->loss)))
+            goto oom;
+        for (size_t i = 0; i < d->n; i++)
+            p->loss[i] = row_loss(m->id, p->y[i], p->s[i]);
     }
     free(k);
     return p;
@@ -311,14 +327,14 @@ typedef struct wsum {
 } wsum;
 
 /* The weight of sorted row i: its sample weight times its row's count. */
-static inline double weight(const trl_metric_prep *p, const uint32_t *c,
+static inline double weight(const trl_metric_prep *p, const uint8_t *c,
                             size_t i)
 {
-    return c ? p->w[i] * (double)c[p->perm[i]] : p->w[i];
+    return c ? p->w[i] * (double)c[p->perm ? p->perm[i] : i] : p->w[i];
 }
 
 /* Mann-Whitney over blocks of tied scores: a tie counts 1/2. */
-static double auc(const trl_metric_prep *p, const uint32_t *c)
+static double auc(const trl_metric_prep *p, const uint8_t *c)
 {
     double tp = 0, fp = 0, area = 0;
     for (size_t a = 0, b; a < p->n; a = b) {
@@ -336,7 +352,7 @@ static double auc(const trl_metric_prep *p, const uint32_t *c)
 }
 
 /* Average precision: sum over thresholds of (R_n - R_n-1) * P_n. */
-static double average_precision(const trl_metric_prep *p, const uint32_t *c)
+static double average_precision(const trl_metric_prep *p, const uint8_t *c)
 {
     double tp = 0, fp = 0, ap = 0, pos = 0;
     for (size_t i = 0; i < p->n; i++)
@@ -358,7 +374,7 @@ static double average_precision(const trl_metric_prep *p, const uint32_t *c)
 }
 
 /* accuracy, precision, recall, f1 from the weighted confusion matrix. */
-static double confusion(const trl_metric_prep *p, const uint32_t *c)
+static double confusion(const trl_metric_prep *p, const uint8_t *c)
 {
     double tp = 0, fp = 0, fn = 0, tn = 0;
     for (size_t i = 0; i < p->n; i++) {
@@ -382,7 +398,7 @@ static double confusion(const trl_metric_prep *p, const uint32_t *c)
 }
 
 /* Expected calibration error over equal-width bins on [0, 1]. */
-static double ece(const trl_metric_prep *p, const uint32_t *c)
+static double ece(const trl_metric_prep *p, const uint8_t *c)
 {
     int nb = p->m.bins > 0 ? p->m.bins : 10;
     wsum *bins = calloc((size_t)nb, sizeof *bins);
@@ -407,29 +423,39 @@ static double ece(const trl_metric_prep *p, const uint32_t *c)
     return total > 0 ? e : NAN;
 }
 
-/* The mean of a per-row loss, weighted. */
-static double mean_loss(const trl_metric_prep *p, const uint32_t *c)
+/* The loss of one row under a mean-loss metric. */
+static double row_loss(trl_metric_id id, double y, double s)
+{
+    switch (id) {
+    case TRL_METRIC_LOGLOSS: {
+        double q = fmin(fmax(s, EPS64), 1.0 - EPS64);
+        return -(y * log(q) + (1.0 - y) * log1p(-q));
+    }
+    case TRL_METRIC_BRIER:
+    case TRL_METRIC_RMSE:
+        return (y - s) * (y - s);
+    case TRL_METRIC_MAE:
+        return fabs(y - s);
+    default: /* mape */
+        return fabs(y - s) / fmax(fabs(y), EPS64);
+    }
+}
+
+static int is_mean_loss(trl_metric_id id)
+{
+    return id == TRL_METRIC_LOGLOSS || id == TRL_METRIC_BRIER ||
+           id == TRL_METRIC_RMSE || id == TRL_METRIC_MAE ||
+           id == TRL_METRIC_MAPE;
+}
+
+/* The weighted mean of the rows' losses (its root for rmse): one
+ * multiply-add per row, as every bootstrap resample pays it. */
+static double mean_loss(const trl_metric_prep *p, const uint8_t *c)
 {
     double sum = 0, total = 0;
     for (size_t i = 0; i < p->n; i++) {
-        double w = weight(p, c, i), y = p->y[i], s = p->s[i], l;
-        switch (p->m.id) {
-        case TRL_METRIC_LOGLOSS: {
-            double q = fmin(fmax(s, EPS64), 1.0 - EPS64);
-            l = -(y * log(q) + (1.0 - y) * log1p(-q));
-            break;
-        }
-        case TRL_METRIC_BRIER:
-        case TRL_METRIC_RMSE:
-            l = (y - s) * (y - s);
-            break;
-        case TRL_METRIC_MAE:
-            l = fabs(y - s);
-            break;
-        default: /* mape */
-            l = fabs(y - s) / fmax(fabs(y), EPS64);
-        }
-        sum += w * l;
+        double w = weight(p, c, i);
+        sum += w * p->loss[i];
         total += w;
     }
     if (!(total > 0))
@@ -439,7 +465,7 @@ static double mean_loss(const trl_metric_prep *p, const uint32_t *c)
 
 /* r2 as scikit-learn with force_finite: a constant target scores 1 when
  * predicted exactly, else 0. */
-static double r2(const trl_metric_prep *p, const uint32_t *c)
+static double r2(const trl_metric_prep *p, const uint8_t *c)
 {
     double total = 0, wy = 0, res = 0, tot = 0;
     for (size_t i = 0; i < p->n; i++) {
@@ -460,7 +486,7 @@ static double r2(const trl_metric_prep *p, const uint32_t *c)
     return 1.0 - res / tot;
 }
 
-double trl_metric_eval(const trl_metric_prep *p, const uint32_t *counts)
+double trl_metric_eval(const trl_metric_prep *p, const uint8_t *counts)
 {
     if (p->m.kind == TRL_METRIC_RANKING) {
         double sum = 0, n = 0;

@@ -75,7 +75,40 @@ void trl_metric_prep_free(trl_metric_prep *p);
 size_t trl_metric_units(const trl_metric_prep *p);
 
 /* The metric with each unit's weight multiplied by counts[unit] (NULL:
- * all 1). NaN where the resample leaves it undefined (one class). */
-double trl_metric_eval(const trl_metric_prep *p, const uint32_t *counts);
+ * all 1; a byte each, as Poisson(1) counts are small and a resample's
+ * counts then stay in cache). NaN where the resample leaves it undefined
+ * (one class). */
+double trl_metric_eval(const trl_metric_prep *p, const uint8_t *counts);
+
+/* ---- paired bootstrap comparison ---------------------------------------------- */
+
+/* Several models' scores on the same rows. */
+typedef struct trl_compare_input {
+    const trl_metric *metrics;
+    size_t nmetrics;
+    const double *const *scores;  /* nmodels arrays of n scores */
+    size_t nmodels;
+    const double *y, *w;          /* labels; weights or NULL */
+    const int64_t *group;         /* for ranking metrics, else NULL */
+    size_t n;
+    int resamples;                /* 0: values only, no intervals */
+    uint64_t seed;
+} trl_compare_input;
+
+/* One metric of one model: its value with a 95% percentile interval, and
+ * its difference from model 0 (the baseline) with a paired interval and a
+ * two-sided bootstrap p-value (NaN for the baseline itself). */
+typedef struct trl_compare_cell {
+    double value, lo, hi;
+    double delta, delta_lo, delta_hi, p;
+} trl_compare_cell;
+
+/* Fills out[metric * nmodels + model]. Every resample draws Poisson(1)
+ * weights per row (per group for ranking metrics), the same for every
+ * model, so differences are paired; resamples spread over the CPUs and
+ * the result depends only on the seed. Stops with TRL_EINTR when the
+ * registry's interrupt callback fires. */
+int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
+                    trl_error *err);
 
 #endif

@@ -153,15 +153,15 @@ static void test_counts_are_repetition(void **state)
         "rmse", "mae", "r2", "mape"};
     enum { N = 200 };
     double y[N], s[N], ry[3 * N], rs[3 * N];
-    uint32_t counts[N];
+    uint8_t counts[N];
     size_t k = 0;
     uint64_t x = 42;
     for (size_t i = 0; i < N; i++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         s[i] = (double)((x >> 33) % 100) / 100.0;
         y[i] = ((x >> 20) % 100) / 100.0 < s[i] ? 1.0 : 0.0;
-        counts[i] = (uint32_t)((x >> 45) % 3);
-        for (uint32_t r = 0; r < counts[i]; r++) {
+        counts[i] = (uint8_t)((x >> 45) % 3);
+        for (uint8_t r = 0; r < counts[i]; r++) {
             ry[k] = y[i];
             rs[k++] = s[i];
         }
@@ -205,12 +205,69 @@ static void test_names(void **state)
     assert_non_null(strstr(err.message, "unknown metric 'accuracy2'"));
 }
 
+/* Two models on rows where the second is the first plus noise. */
+static void compare_input(trl_compare_input *in, double *y, double *s0,
+                          double *s1, const double **scores, size_t n,
+                          const trl_metric *metrics, size_t nmetrics)
+{
+    uint64_t x = 7;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        double u = (double)(x >> 11) / 9007199254740992.0;
+        y[i] = u < 0.3;
+        s0[i] = fmin(1, fmax(0, 0.3 + (y[i] ? 0.3 : 0) + (u - 0.5) * 0.4));
+        s1[i] = fmin(1, fmax(0, s0[i] + ((x >> 7) % 100) / 250.0 - 0.2));
+    }
+    scores[0] = s0;
+    scores[1] = s1;
+    *in = (trl_compare_input){metrics, nmetrics, scores, 2, y, NULL, NULL, n,
+                              200, 1};
+}
+
+static void test_bootstrap_is_deterministic_and_paired(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    static double y[N], s0[N], s1[N];
+    const double *scores[2];
+    trl_metric ms[2];
+    trl_error err = {0};
+    trl_metric_parse("auc", &ms[0], &err);
+    trl_metric_parse("logloss", &ms[1], &err);
+    trl_compare_input in;
+    compare_input(&in, y, s0, s1, scores, N, ms, 2);
+    trl_compare_cell a[4], b[4], c[4];
+    assert_int_equal(trl_compare_run(&in, a, &err), 0);
+    assert_int_equal(trl_compare_run(&in, b, &err), 0);
+    assert_memory_equal(a, b, sizeof a);
+    in.seed = 2;
+    assert_int_equal(trl_compare_run(&in, c, &err), 0);
+    assert_true(a[1].lo != c[1].lo);
+    for (int i = 0; i < 4; i++) {
+        /* the value sits inside its interval; values equal compute's */
+        assert_true(a[i].lo <= a[i].value && a[i].value <= a[i].hi);
+        trl_metric_data d = {y, i % 2 ? s1 : s0, NULL, NULL, N};
+        double v;
+        assert_int_equal(trl_metric_compute(&ms[i / 2], &d, &v, &err), 0);
+        assert_true(v == a[i].value);
+    }
+    /* the baseline has no p-value; the other's delta is paired */
+    assert_true(isnan(a[0].p));
+    assert_true(a[1].delta == a[1].value - a[0].value);
+    assert_true(a[1].delta_lo <= a[1].delta && a[1].delta <= a[1].delta_hi);
+    /* a model compared with itself: delta 0, p = 1 */
+    scores[1] = s0;
+    assert_int_equal(trl_compare_run(&in, c, &err), 0);
+    assert_true(c[1].delta == 0 && c[1].p == 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_cases),
         cmocka_unit_test(test_counts_are_repetition),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_bootstrap_is_deterministic_and_paired),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,257 @@
+/* bootstrap.c - paired comparisons of models on one set of rows: each
+ * resample is a vector of Poisson(1) counts (the large-sample form of
+ * drawing rows with replacement) shared by every model, so a difference is
+ * measured on the same resampled rows; resamples run on every CPU, each
+ * seeded from (seed, index) so the answer does not depend on the split. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trellis/metrics.h"
+#include "registry/registry_int.h"
+
+#define MAX_THREADS 8
+
+/* P(Poisson(1) <= k) * 2^32, k = 0..8; past that the count is 9. */
+static const uint64_t poisson_cdf[] = {
+    1580030168ull, 3160060337ull, 3950075421ull, 4213413783ull,
+    4279248373ull, 4292415291ull, 4294609777ull, 4294923276ull,
+    4294962463ull};
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Count for the top byte of u when the whole byte's range falls in one
+ * count (255 = look further): most draws end here. */
+static uint8_t fast[256];
+static pthread_once_t fast_once = PTHREAD_ONCE_INIT;
+
+static uint8_t poisson1_slow(uint32_t u)
+{
+    uint8_t k = 0;
+    while (k < 9 && u >= poisson_cdf[k])
+        k++;
+    return k;
+}
+
+static void fill_fast(void)
+{
+    for (uint32_t b = 0; b < 256; b++) {
+        uint8_t lo = poisson1_slow(b << 24), hi = poisson1_slow(
+                                                 (b << 24) | 0xffffffu);
+        fast[b] = lo == hi ? lo : 255;
+    }
+}
+
+static inline uint8_t poisson1(uint32_t u)
+{
+    uint8_t k = fast[u >> 24];
+    return k != 255 ? k : poisson1_slow(u);
+}
+
+/* Counts for n units, two per 64-bit draw. */
+static void draw(uint64_t *state, uint8_t *counts, size_t n)
+{
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        uint64_t r = splitmix(state);
+        counts[i] = poisson1((uint32_t)r);
+        counts[i + 1] = poisson1((uint32_t)(r >> 32));
+    }
+    if (i < n)
+        counts[i] = poisson1((uint32_t)splitmix(state));
+}
+
+typedef struct job {
+    const trl_compare_input *in;
+    trl_metric_prep **preps;      /* [metric * nmodels + model] */
+    size_t rows, groups;          /* units of each kind */
+    double *values;               /* [resample][metric][model] */
+    int first, step;              /* resamples first, first+step, ... */
+    int stopped;
+} job;
+
+static void *run_resamples(void *arg)
+{
+    job *j = arg;
+    const trl_compare_input *in = j->in;
+    size_t cells = in->nmetrics * in->nmodels;
+    uint8_t *rc = malloc(j->rows ? j->rows : 1);
+    uint8_t *gc = malloc(j->groups ? j->groups : 1);
+    if (!rc || !gc) {
+        free(rc);
+        free(gc);
+        j->stopped = TRL_ENOMEM;
+        return NULL;
+    }
+    for (int b = j->first; b < in->resamples; b += j->step) {
+        if (trl__registry_interrupted()) {
+            j->stopped = TRL_EINTR;
+            break;
+        }
+        uint64_t state = in->seed ^ trl__mix64((uint64_t)b + 1);
+        if (j->rows)
+            draw(&state, rc, j->rows);
+        if (j->groups)
+            draw(&state, gc, j->groups);
+        for (size_t c = 0; c < cells; c++) {
+            const trl_metric *m = &in->metrics[c / in->nmodels];
+            j->values[(size_t)b * cells + c] = trl_metric_eval(
+                j->preps[c], m->kind == TRL_METRIC_RANKING ? gc : rc);
+        }
+    }
+    free(rc);
+    free(gc);
+    return NULL;
+}
+
+static int cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+}
+
+/* Linear interpolation between order statistics (NumPy's default) of the
+ * finite values among v[0], v[stride], ... (n of them), sorted in place
+ * into tmp. */
+static double percentile(const double *v, size_t n, size_t stride,
+                         double *tmp, double q)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i * stride]))
+            tmp[k++] = v[i * stride];
+    if (k == 0)
+        return NAN;
+    qsort(tmp, k, sizeof *tmp, trl__cmp_double);
+    double pos = q * (double)(k - 1);
+    size_t lo = (size_t)floor(pos);
+    size_t hi = lo + 1 < k ? lo + 1 : lo;
+    return tmp[lo] + (tmp[hi] - tmp[lo]) * (pos - (double)lo);
+}
+
+/* Intervals and p-values from the resampled values. */
+static int summarise(const trl_compare_input *in, const double *values,
+                     trl_compare_cell *out)
+{
+    size_t B = (size_t)in->resamples, nm = in->nmodels;
+    size_t cells = in->nmetrics * nm;
+    double *tmp = malloc(B * sizeof *tmp), *diff = malloc(B * sizeof *diff);
+    if (!tmp || !diff) {
+        free(tmp);
+        free(diff);
+        return TRL_ENOMEM;
+    }
+    for (size_t c = 0; c < cells; c++) {
+        trl_compare_cell *o = &out[c];
+        size_t base = c - c % nm;
+        o->lo = percentile(values + c, B, cells, tmp, 0.025);
+        o->hi = percentile(values + c, B, cells, tmp, 0.975);
+        if (c == base) {
+            o->delta_lo = o->delta_hi = 0;
+            o->p = NAN;
+            continue;
+        }
+        size_t below = 0, above = 0, k = 0;
+        for (size_t b = 0; b < B; b++) {
+            double d = values[b * cells + c] - values[b * cells + base];
+            if (!isfinite(d))
+                continue;
+            diff[k++] = d;
+            below += d <= 0;
+            above += d >= 0;
+        }
+        o->delta_lo = percentile(diff, k, 1, tmp, 0.025);
+        o->delta_hi = percentile(diff, k, 1, tmp, 0.975);
+        double p = k ? 2.0 * (double)(below < above ? below : above) /
+                           (double)k
+                     : NAN;
+        o->p = p > 1.0 ? 1.0 : p;
+    }
+    free(tmp);
+    free(diff);
+    return 0;
+}
+
+int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
+                    trl_error *err)
+{
+    size_t nm = in->nmodels, cells = in->nmetrics * nm;
+    trl_metric_prep **preps = calloc(cells ? cells : 1, sizeof *preps);
+    double *values = NULL;
+    int rc = 0;
+    if (!preps)
+        return trl_error_set(err, TRL_ENOMEM, "out of memory");
+    job j = {in, preps, 0, 0, NULL, 0, 1, 0};
+    for (size_t c = 0; c < cells; c++) {
+        const trl_metric *m = &in->metrics[c / nm];
+        trl_metric_data d = {in->y, in->scores[c % nm],
+                             m->kind == TRL_METRIC_RANKING ? NULL : in->w,
+                             in->group, in->n};
+        if (!(preps[c] = trl_metric_prepare(m, &d, err))) {
+            rc = err ? err->code : TRL_EINVAL;
+            goto done;
+        }
+        trl_compare_cell *o = &out[c];
+        memset(o, 0, sizeof *o);
+        o->value = trl_metric_eval(preps[c], NULL);
+        o->lo = o->hi = o->delta_lo = o->delta_hi = o->p = NAN;
+        if (m->kind == TRL_METRIC_RANKING)
+            j.groups = trl_metric_units(preps[c]);
+        else
+            j.rows = trl_metric_units(preps[c]);
+    }
+    for (size_t c = 0; c < cells; c++)
+        out[c].delta = out[c].value - out[c - c % nm].value;
+    if (in->resamples <= 0)
+        goto done;
+    pthread_once(&fast_once, fill_fast);
+    if (!(values = malloc((size_t)in->resamples * cells * sizeof *values))) {
+        rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
+        goto done;
+    }
+    j.values = values;
+    int nt = cpus();
+    if (nt > in->resamples)
+        nt = in->resamples;
+    job jobs[MAX_THREADS];
+    pthread_t threads[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < nt; t++) {
+        jobs[t] = j;
+        jobs[t].first = t;
+        jobs[t].step = nt;
+        /* the last share runs here: one thread less to start */
+        started[t] = t + 1 < nt &&
+                     pthread_create(&threads[t], NULL, run_resamples,
+                                    &jobs[t]) == 0;
+    }
+    for (int t = 0; t < nt; t++)
+        if (!started[t])
+            run_resamples(&jobs[t]);
+    for (int t = 0; t < nt; t++) {
+        if (started[t])
+            pthread_join(threads[t], NULL);
+        if (jobs[t].stopped && !rc)
+            rc = jobs[t].stopped;
+    }
+    if (rc == TRL_EINTR)
+        trl__registry_interrupt_error(err);
+    else if (rc)
+        trl_error_set(err, rc, "out of memory");
+    else if (summarise(in, values, out) != 0)
+        rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
+done:
+    for (size_t c = 0; c < cells; c++)
+        trl_metric_prep_free(preps[c]);
+    free(preps);
+    free(values);
+    return rc;
+}
