@@ -1,5 +1,7 @@
 /* display.c - building MIME bundles and making text safe for them. */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,4 +126,49 @@ char *trl_html_escape(const char *text, size_t len)
     }
     *o = '\0';
     return out;
+}
+
+/* ---- text buffers ------------------------------------------------------------ */
+
+void trl_strbuf_init(trl_strbuf *b)
+{
+    b->cap = 1024;
+    b->len = 0;
+    if ((b->p = malloc(b->cap)))
+        b->p[0] = '\0';
+}
+
+int trl_strbuf_printf(trl_strbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        if (!b->p)
+            return TRL_ENOMEM;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return TRL_ENOMEM;
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return 0;
+        }
+        size_t cap = b->cap * 2 + (size_t)n;
+        char *bigger = realloc(b->p, cap);
+        if (!bigger) {
+            free(b->p);
+            b->p = NULL;
+            return TRL_ENOMEM;
+        }
+        b->p = bigger;
+        b->cap = cap;
+    }
+}
+
+int trl_strbuf_html(trl_strbuf *b, const char *text)
+{
+    char *esc = trl_html_escape(text, strlen(text));
+    int rc = esc ? trl_strbuf_printf(b, "%s", esc) : TRL_ENOMEM;
+    free(esc);
+    return rc;
 }

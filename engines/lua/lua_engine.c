@@ -906,6 +906,7 @@ static const trl_engine_ops lua_ops = {
     .inspect = trl__lua_inspect,
     .is_complete = eng_is_complete,
     .variables = eng_variables,
+    .lookup = trl__lua_lookup,
     .reset = eng_reset,
     .memory = eng_memory,
     .interrupt = eng_interrupt,

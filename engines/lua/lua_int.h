@@ -46,6 +46,11 @@ void trl__lua_open_features(lua_State *L);
 /* Installs the `models` library: training, predicting, model versions. */
 void trl__lua_open_models(lua_State *L);
 
+/* The engine's lookup op: frames and models in globals (lua_models.c). */
+void trl__lua_lookup(trl_engine *self, const char *name,
+                     struct trl_frame **frame_out,
+                     struct trl_model **model_out);
+
 /* Returns the engine that owns L (stored in the registry). */
 trl__lua *trl__lua_of(lua_State *L);
 

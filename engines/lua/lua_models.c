@@ -687,6 +687,41 @@ static int m_html(lua_State *L)
     return 1;
 }
 
+typedef struct lookup_call {
+    const char *name;
+    struct trl_frame *frame;
+    struct trl_model *model;
+} lookup_call;
+
+static int lookup_main(lua_State *L)
+{
+    lookup_call *c = lua_touserdata(L, 1);
+    /* raw access only: a user's metamethod must not run here */
+    lua_pushglobaltable(L);
+    lua_pushstring(L, c->name);
+    lua_rawget(L, -2);
+    lframe *f = luaL_testudata(L, -1, FRAME_MT);
+    lmodel *m = f ? NULL : luaL_testudata(L, -1, MODEL_MT);
+    if (f && f->f) {
+        trl_frame_incref(f->f);
+        c->frame = f->f;
+    } else if (m && m->m) {
+        trl_model_incref(m->m);
+        c->model = m->m;
+    }
+    return 0;
+}
+
+void trl__lua_lookup(trl_engine *self, const char *name,
+                     struct trl_frame **frame_out,
+                     struct trl_model **model_out)
+{
+    lookup_call c = {name, NULL, NULL};
+    trl__lua_protect(((trl__lua *)self)->L, lookup_main, &c);
+    *frame_out = c.frame;
+    *model_out = c.model;
+}
+
 static const luaL_Reg model_lib[] = {
     {"train", l_train}, {"get", l_get}, {"list", l_list},
     {"stage", l_stage}, {NULL, NULL}};

@@ -22,4 +22,23 @@ char *trl_html_escape(const char *text, size_t len);
  * by U+FFFD, so that JSON encoders accept it; NULL when out of memory. */
 char *trl_utf8_sanitize(const char *text, size_t len, size_t *len_out);
 
+/* A growing text buffer for building tables. After an allocation fails,
+ * p is NULL and every later call does nothing and returns TRL_ENOMEM. */
+typedef struct trl_strbuf {
+    char *p;      /* NUL-terminated, owned (free it) */
+    size_t len;
+    size_t cap;
+} trl_strbuf;
+
+/* Starts b empty (it may then fail on first use). */
+void trl_strbuf_init(trl_strbuf *b);
+int trl_strbuf_printf(trl_strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends text, HTML-escaped. */
+int trl_strbuf_html(trl_strbuf *b, const char *text);
+
+/* The bundle (text/plain and text/html) showing a model comparison, as
+ * trl_compare_models returns it (see model.h); NULL when out of memory. */
+json_t *trl_display_comparison(const json_t *result);
+
 #endif

@@ -69,6 +69,9 @@ int trl_ctx_interrupted(const trl_exec_ctx *ctx);
 
 /* ---- engines ------------------------------------------------------------- */
 
+struct trl_frame;
+struct trl_model;
+
 typedef struct trl_engine trl_engine;
 
 typedef enum {
@@ -125,6 +128,14 @@ typedef struct trl_engine_ops {
     /* A new object {name: type} of the names the user defined (not the
      * built-ins), for %who. May be NULL in engines without names. */
     json_t *(*variables)(trl_engine *self);
+
+    /* For magics, which name frames and models the way code does: the
+     * frame or model the global variable called name holds, as a new
+     * reference in *frame_out or *model_out (the other left NULL); both
+     * NULL when it holds neither. Must not run user code. May be NULL. */
+    void (*lookup)(trl_engine *self, const char *name,
+                   struct trl_frame **frame_out,
+                   struct trl_model **model_out);
 
     /* Forgets every name the user defined (%reset). May be NULL. */
     void (*reset)(trl_engine *self);

@@ -119,6 +119,34 @@ json_t *trl_model_input_names(const trl_model *m);
  * path ends in ".ubj"), liblinear's text model. */
 int trl_model_save(const trl_model *m, const char *path, trl_error *err);
 
+/* ---- comparing models -------------------------------------------------------- */
+
+typedef struct trl_compare_request {
+    trl_model *const *models;   /* the first is the baseline */
+    size_t nmodels;
+    trl_frame *on;              /* needs the target and every feature */
+    const char *const *metrics; /* names ("auc", "ndcg@10"); NULL: the
+                                 * defaults for the first model's
+                                 * objective */
+    size_t nmetrics;
+    int resamples;              /* bootstrap resamples; 0: values only */
+    uint64_t seed;
+    const char *by;             /* segment column, or NULL */
+    const char *group;          /* ranking groups; NULL: the model's */
+    const char *weight;         /* sample weight column, or NULL */
+} trl_compare_request;
+
+/* Scores every model on `on` (single-output models with one target) and
+ * compares them on each metric with paired bootstrap intervals (see
+ * trl_compare_run), overall and per segment of `by`. Rows missing the
+ * target are left out and counted. A new object:
+ * {"models": [ref...], "on": ref or null, "rows": n, "dropped": k,
+ *  "resamples": B, "seed": s, "metrics": [{"name", "higher_is_better",
+ *  "best": i, "cells": [{"value", "lo", "hi", "delta", "delta_lo",
+ *  "delta_hi", "p"}...]}...], "segments": [{"value", "rows",
+ *  "metrics": [...]}...]}; intervals are null without resamples. */
+json_t *trl_compare_models(const trl_compare_request *rq, trl_error *err);
+
 /* ---- models in the registry ------------------------------------------------ */
 
 /* 0 when name can name a model (letters, digits and _, not starting with

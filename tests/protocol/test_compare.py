@@ -1,0 +1,98 @@
+"""%compare and %metrics through a real client: models named as variables
+or registry specs, frames the same way, a table with intervals that the
+same seed reproduces, segments, and errors that name what is wrong."""
+import os
+import re
+import shutil
+import tempfile
+import unittest
+
+from jupyter_client.manager import start_new_kernel
+
+from test_features import run
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "..", "unit", "registry", "fixtures", "models")
+
+
+class CompareTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="trellis-compare-")
+        env = dict(os.environ,
+                   TRELLIS_REGISTRY=os.path.join(cls.dir, "reg.sqlite"))
+        cls.km, cls.kc = start_new_kernel(kernel_name="trellis", env=env)
+        run(cls.kc, 'd = features.read_csv("%s")\n'
+                    'valid = features.read_csv("%s")\n'
+                    'a = models.train{name = "cmp_a", data = d, '
+                    'target = "label", progress = false, '
+                    'params = {max_depth = 3, num_boost_round = 20}}\n'
+                    'b = models.train{name = "cmp_b", algo = "logistic", '
+                    'data = d, target = "label", progress = false, '
+                    'features = {"x1", "x2", "x3", "plan"}}'
+            % (os.path.join(FIXTURES, "binary.csv"),
+               os.path.join(FIXTURES, "binary_eval.csv")))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=False)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_table_with_intervals_reproduces_with_a_seed(self):
+        cmd = "%compare a cmp_b@1 --on valid --bootstrap 300 --seed 7"
+        _, _, first = run(self.kc, cmd)
+        _, _, again = run(self.kc, cmd)
+        self.assertEqual(first, again)
+        text = first["text/plain"]
+        self.assertIn("150 rows", text)
+        self.assertIn("300 paired bootstrap resamples (seed 7)", text)
+        for metric in ("auc", "logloss", "pr_auc", "brier"):
+            self.assertRegex(text, r"%s .*\d\.\d{4} \[\d\.\d{4}, \d\.\d{4}\]"
+                             % metric)
+        self.assertRegex(text, r"p=\d")
+        html = first["text/html"]
+        self.assertIn("<table>", html)
+        self.assertIn("cmp_a@1 (baseline)", html)
+        self.assertIn("<b>", html)
+        _, _, other = run(self.kc, cmd.replace("--seed 7", "--seed 8"))
+        self.assertNotEqual(other["text/plain"], text)
+
+    def test_metrics_of_one_model_and_chosen_metrics(self):
+        _, _, r = run(self.kc, "%metrics a --on valid --metrics "
+                               "auc,f1,rmse --bootstrap 0")
+        text = r["text/plain"]
+        self.assertRegex(text, r"auc \S+ +\*?0\.\d{4}\s")
+        self.assertIn("f1", text)
+        self.assertIn("rmse", text)
+        self.assertNotIn("[", text.split("\n", 1)[1])
+
+    def test_segments(self):
+        _, _, r = run(self.kc, "%compare a b --on valid --metrics auc "
+                               "--by plan --bootstrap 100")
+        for plan in ("basic", "family", "pro", "team"):
+            self.assertIn("segment %s" % plan, r["text/plain"])
+
+    def test_errors_name_the_problem(self):
+        cases = [
+            ("%compare a nope --on valid", "no model 'nope'"),
+            ("%compare a b", "--on names the frame"),
+            ("%compare a b --on nowhere", "no feature frame 'nowhere'"),
+            ("%compare a b --on valid --metrics auc,nope",
+             "unknown metric 'nope'"),
+            ("%compare a b --on valid --metrics ndcg@3",
+             "ranking metric"),
+            ("%compare a b --on valid --bootstrap x", "whole numbers"),
+            ("%compare a b --on valid --by nope", "no segment column"),
+            ("%metrics a b --on valid", "name one model"),
+        ]
+        for code, needle in cases:
+            reply, _, _ = run(self.kc, code, allow_error=True)
+            self.assertEqual(reply["status"], "error", code)
+            self.assertIn(needle, reply["evalue"], code)
+        _, out, _ = run(self.kc, "print(#valid)")
+        self.assertEqual(out, "150\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
