@@ -79,6 +79,20 @@ static const struct {
      "model:save(path) -> path\n\nWrites the library's own format: XGBoost "
      "JSON (UBJ for a .ubj path), which Python's xgboost loads, or "
      "liblinear's model file."},
+    {"metrics.compute",
+     "metrics.compute(name, labels, scores [, {weight=col, group=col, "
+     "threshold=0.5, bins=10}]) -> number\n\nOne metric as scikit-learn "
+     "defines it: auc, pr_auc, logloss, brier, accuracy, precision, recall, "
+     "f1, ece, rmse, mae, r2, mape, and per group ndcg@k, precision@k, "
+     "recall@k, map@k, mrr, hit_rate@k. Rows missing a label or score are "
+     "left out."},
+    {"metrics.list", "metrics.list() -> {names}\n\nThe built-in metrics."},
+    {"compare",
+     "compare{models={m1, \"name@N\", ...}, on=frame [, metrics={...}, "
+     "bootstrap=1000, seed=1, by=\"column\", group=, weight=]} -> result"
+     "\n\nThe models side by side on each metric with 95% paired bootstrap "
+     "intervals, displayed as %compare shows it; r.metrics, r.rows and "
+     "r:value(\"auc\", 2) give the numbers."},
     {"features.and_", "features.and_(a, b) -> bool column\n\nElement-wise "
                       "and (missing-aware, as SQL)."},
     {"features.or_", "features.or_(a, b) -> bool column\n\nElement-wise or "

@@ -46,6 +46,17 @@ void trl__lua_open_features(lua_State *L);
 /* Installs the `models` library: training, predicting, model versions. */
 void trl__lua_open_models(lua_State *L);
 
+/* Pushes a JSON value as Lua values (objects and arrays as tables). */
+struct json_t;
+void trl__lua_push_json(lua_State *L, const struct json_t *j);
+
+/* The model the value at i holds, or NULL (borrowed). */
+struct trl_model;
+struct trl_model *trl__lua_to_model(lua_State *L, int i);
+
+/* Installs `metrics` and `compare` (lua_metrics.c). */
+void trl__lua_open_metrics(lua_State *L);
+
 /* The engine's lookup op: frames and models in globals (lua_models.c). */
 void trl__lua_lookup(trl_engine *self, const char *name,
                      struct trl_frame **frame_out,

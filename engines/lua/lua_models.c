@@ -29,6 +29,12 @@ static trl_registry *registry_of(lua_State *L)
     return r;
 }
 
+trl_model *trl__lua_to_model(lua_State *L, int i)
+{
+    lmodel *b = luaL_testudata(L, i, MODEL_MT);
+    return b ? b->m : NULL;
+}
+
 static trl_model *check_model(lua_State *L, int i)
 {
     lmodel *b = luaL_checkudata(L, i, MODEL_MT);
@@ -49,7 +55,7 @@ static lmodel *new_box(lua_State *L)
 
 /* ---- JSON <-> Lua -------------------------------------------------------------- */
 
-static void push_json(lua_State *L, const json_t *j)
+void trl__lua_push_json(lua_State *L, const json_t *j)
 {
     luaL_checkstack(L, 4, "nested too deeply");
     switch (json_typeof(j)) {
@@ -58,7 +64,7 @@ static void push_json(lua_State *L, const json_t *j)
         json_t *v;
         lua_createtable(L, 0, (int)json_object_size(j));
         json_object_foreach((json_t *)j, k, v) {
-            push_json(L, v);
+            trl__lua_push_json(L, v);
             lua_setfield(L, -2, k);
         }
         break;
@@ -68,7 +74,7 @@ static void push_json(lua_State *L, const json_t *j)
         json_t *v;
         lua_createtable(L, (int)json_array_size(j), 0);
         json_array_foreach(j, i, v) {
-            push_json(L, v);
+            trl__lua_push_json(L, v);
             lua_rawseti(L, -2, (lua_Integer)i + 1);
         }
         break;
@@ -459,11 +465,11 @@ static int l_list(lua_State *L)
                                            "algo", "objective", "target",
                                            "created"};
         for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-            push_json(L, json_object_get(e, keys[k]));
+            trl__lua_push_json(L, json_object_get(e, keys[k]));
             lua_setfield(L, -2, keys[k]);
         }
         json_t *data = json_object_get(e, "data");
-        push_json(L, json_object_get(data, "frame"));
+        trl__lua_push_json(L, json_object_get(data, "frame"));
         lua_setfield(L, -2, "trained_on");
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
@@ -576,23 +582,23 @@ static int m_index(lua_State *L)
     else if (strcmp(key, "objective") == 0)
         lua_pushstring(L, m->objective);
     else if (strcmp(key, "params") == 0)
-        push_json(L, m->params);
+        trl__lua_push_json(L, m->params);
     else if (strcmp(key, "features") == 0)
-        push_json(L, m->features);
+        trl__lua_push_json(L, m->features);
     else if (strcmp(key, "inputs") == 0) {
         json_t *names = trl_model_input_names(m);
-        push_json(L, names);
+        trl__lua_push_json(L, names);
         json_decref(names);
     } else if (strcmp(key, "target") == 0)
         lua_pushstring(L, m->target);
     else if (strcmp(key, "group") == 0)
         lua_pushstring(L, m->group);
     else if (strcmp(key, "data") == 0)
-        push_json(L, m->data);
+        trl__lua_push_json(L, m->data);
     else if (strcmp(key, "metrics") == 0)
-        push_json(L, m->metrics);
+        trl__lua_push_json(L, m->metrics);
     else if (strcmp(key, "tags") == 0)
-        push_json(L, m->tags);
+        trl__lua_push_json(L, m->tags);
     else if (strcmp(key, "created") == 0)
         lua_pushstring(L, m->created);
     else if (strcmp(key, "train_seconds") == 0)

@@ -73,6 +73,22 @@ class CompareTests(unittest.TestCase):
         for plan in ("basic", "family", "pro", "team"):
             self.assertIn("segment %s" % plan, r["text/plain"])
 
+    def test_compare_value_and_metrics_compute_from_lua(self):
+        _, out, _ = run(self.kc, 'r = compare{models = {a, "cmp_b@1"}, '
+                        'on = valid, bootstrap = 100, seed = 7}\n'
+                        'local p = a:predict(valid)\n'
+                        'print(r.rows, r.metrics[1].name, '
+                        'r:value("auc", 1).value == '
+                        'metrics.compute("auc", valid.label, p), '
+                        'r:value("auc", 2).p ~= nil)')
+        self.assertEqual(out, "150\tauc\ttrue\ttrue\n")
+        _, _, shown = run(self.kc, "r")
+        self.assertIn("<table>", shown["text/html"])
+        self.assertIn("100 paired bootstrap resamples", shown["text/plain"])
+        reply, _, _ = run(self.kc, 'metrics.compute("nope", valid.label, '
+                          'valid.label)', allow_error=True)
+        self.assertIn("unknown metric 'nope'", reply["evalue"])
+
     def test_errors_name_the_problem(self):
         cases = [
             ("%compare a nope --on valid", "no model 'nope'"),
