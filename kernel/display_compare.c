@@ -57,9 +57,14 @@ static void header(trl_strbuf *b, const json_t *r, int html)
         n += snprintf(text + n, sizeof text - (size_t)n, " (%lld without a "
                       "label or score left out)", dropped);
     if (B)
-        snprintf(text + n, sizeof text - (size_t)n, "; 95%% intervals from "
-                 "%lld paired bootstrap resamples (seed %lld)", B,
-                 (long long)json_integer_value(json_object_get(r, "seed")));
+        n += snprintf(text + n, sizeof text - (size_t)n, "; 95%% intervals "
+                      "from %lld paired bootstrap resamples (seed %lld)", B,
+                      (long long)json_integer_value(json_object_get(r,
+                                                                    "seed")));
+    json_t *id = json_object_get(r, "recorded");
+    if (id && n > 0 && (size_t)n < sizeof text)
+        snprintf(text + n, sizeof text - (size_t)n, "; recorded as "
+                 "comparison %lld", (long long)json_integer_value(id));
     if (html) {
         trl_strbuf_printf(b, "<p>");
         trl_strbuf_html(b, text);

@@ -134,6 +134,20 @@ static trl_frame *find_frame(trl_magic_env *env, const char *name,
     return trl_registry_get(r, name, err);
 }
 
+/* Keeps the result in the registry, noting its number in it; a registry
+ * that cannot take it (read-only) does not fail the comparison. */
+static void record(trl_registry *r, json_t *result)
+{
+    long long id;
+    trl_error err = {0};
+    if (!r)
+        return;
+    if (trl_registry_record_comparison(r, result, &id, &err) == 0)
+        json_object_set_new(result, "recorded", json_integer(id));
+    else
+        fprintf(stderr, "[trellis] %s\n", err.message);
+}
+
 static int run_compare(trl_magic_env *env, const char *text,
                        trl_exec_ctx *ctx, const char *magic, int single)
 {
@@ -161,6 +175,7 @@ static int run_compare(trl_magic_env *env, const char *text,
                               a.weight};
     if (!(result = trl_compare_models(&rq, &err)))
         goto done;
+    record(trl_magic_registry(env), result);
     json_t *bundle = trl_display_comparison(result);
     if (!bundle)
         trl_error_set(&err, TRL_ENOMEM, "out of memory");

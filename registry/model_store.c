@@ -14,7 +14,10 @@
 /* Format version 2 (see store.c). As there, plain tables and types that
  * move to PostgreSQL unchanged. JSON columns hold what trl_model holds;
  * artifact_hash is the hex SHA-256 of the artifact, checked on load.
- * model_stages keeps every change: seq counts per name. */
+ * model_stages keeps every change: seq counts per name. comparisons
+ * keeps each %compare/compare{} result whole; model_metrics the value of
+ * each metric of each registered model in it, on which frame, for gates
+ * that need evidence. */
 const char trl__model_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS models("
     " name TEXT NOT NULL,"
@@ -43,7 +46,26 @@ const char trl__model_schema_sql[] =
     " version INTEGER NOT NULL,"
     " stage TEXT NOT NULL,"
     " changed TEXT NOT NULL,"
-    " PRIMARY KEY(name, seq));";
+    " PRIMARY KEY(name, seq));"
+    "CREATE TABLE IF NOT EXISTS comparisons("
+    " id INTEGER NOT NULL,"
+    " created TEXT NOT NULL,"
+    " frame TEXT,"
+    " models TEXT NOT NULL,"
+    " result TEXT NOT NULL,"
+    " PRIMARY KEY(id));"
+    "CREATE TABLE IF NOT EXISTS model_metrics("
+    " name TEXT NOT NULL,"
+    " version INTEGER NOT NULL,"
+    " comparison INTEGER NOT NULL,"
+    " frame TEXT,"
+    " metric TEXT NOT NULL,"
+    " value REAL,"
+    " lo REAL,"
+    " hi REAL,"
+    " resamples INTEGER NOT NULL,"
+    " created TEXT NOT NULL,"
+    " PRIMARY KEY(name, version, comparison, metric));";
 
 #define NAME_MAX_LEN 128
 
@@ -564,4 +586,100 @@ json_t *trl_registry_list_models(trl_registry *r)
                                  " stage, target, features, data, metrics, "
                                  "tags, created, train_seconds FROM models "
                                  "ORDER BY name, version", model_row);
+}
+
+/* ---- comparisons ------------------------------------------------------------ */
+
+static int bind_number(sqlite3_stmt *st, int i, const json_t *v)
+{
+    return json_is_number(v) ? sqlite3_bind_double(st, i,
+                                                   json_number_value(v))
+                             : sqlite3_bind_null(st, i);
+}
+
+/* One model_metrics row per metric of the registered model at index k. */
+static int record_metrics(trl_registry *r, const json_t *result, size_t k,
+                          sqlite3_int64 id, const char *now)
+{
+    const char *ref = json_string_value(json_array_get(
+        json_object_get(result, "models"), k));
+    model_spec s;
+    if (!ref || parse_spec(ref, &s, NULL) != 0 || s.version == 0)
+        return 0;  /* an unregistered model has nowhere to keep them */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(trl__registry_db(r), "INSERT OR REPLACE INTO "
+                           "model_metrics VALUES (?,?,?,?,?,?,?,?,?,?)", -1,
+                           &st, NULL))
+        return -1;
+    size_t i;
+    json_t *m;
+    int rc = 0;
+    json_array_foreach(json_object_get(result, "metrics"), i, m) {
+        json_t *cell = json_array_get(json_object_get(m, "cells"), k);
+        const char *frame = json_string_value(json_object_get(result, "on"));
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, s.name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, s.version);
+        sqlite3_bind_int64(st, 3, id);
+        if (frame)
+            sqlite3_bind_text(st, 4, frame, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 4);
+        sqlite3_bind_text(st, 5, json_string_value(json_object_get(m,
+                                                                   "name")),
+                          -1, SQLITE_STATIC);
+        bind_number(st, 6, json_object_get(cell, "value"));
+        bind_number(st, 7, json_object_get(cell, "lo"));
+        bind_number(st, 8, json_object_get(cell, "hi"));
+        sqlite3_bind_int64(st, 9, json_integer_value(
+                                      json_object_get(result, "resamples")));
+        sqlite3_bind_text(st, 10, now, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = -1;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int trl_registry_record_comparison(trl_registry *r, const json_t *result,
+                                   long long *id_out, trl_error *err)
+{
+    if (!r)
+        return trl_error_set(err, TRL_EINVAL, "no registry");
+    sqlite3 *db = trl__registry_db(r);
+    char now[32];
+    trl__now_iso8601(now);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
+        return trl__registry_db_error(r, "cannot record the comparison",
+                                      err);
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 id = 0;
+    int bad = sqlite3_prepare_v2(db, "INSERT INTO comparisons SELECT "
+                                 "COALESCE(MAX(id), 0) + 1, ?, ?, ?, ? FROM "
+                                 "comparisons", -1, &st, NULL);
+    if (!bad) {
+        const char *frame = json_string_value(json_object_get(result, "on"));
+        sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+        if (frame)
+            sqlite3_bind_text(st, 2, frame, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 2);
+        bad = bind_json(st, 3, json_object_get(result, "models")) ||
+              bind_json(st, 4, result) || sqlite3_step(st) != SQLITE_DONE;
+        id = sqlite3_last_insert_rowid(db);
+    }
+    sqlite3_finalize(st);
+    size_t n = json_array_size(json_object_get(result, "models"));
+    for (size_t k = 0; !bad && k < n; k++)
+        bad = record_metrics(r, result, k, id, now) != 0;
+    if (bad || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
+        trl__registry_db_error(r, "cannot record the comparison", err);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return err ? err->code : TRL_EIO;
+    }
+    if (id_out)
+        *id_out = id;
+    return 0;
 }

@@ -2,6 +2,7 @@
  * labels) and compare{...}, whose result is a value a notebook can assert
  * on and that displays as the %compare table. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +242,16 @@ static int l_compare(lua_State *L)
         rq.resamples = (int)boot;
         rq.seed = (uint64_t)seed;
         box->r = trl_compare_models(&rq, &err);
+    }
+    trl_registry *r = trl__lua_of(L)->registry;
+    long long id;
+    trl_error rerr = {0};
+    if (box->r && r) {
+        /* kept as evidence; a read-only registry does not fail compare */
+        if (trl_registry_record_comparison(r, box->r, &id, &rerr) == 0)
+            json_object_set_new(box->r, "recorded", json_integer(id));
+        else
+            fprintf(stderr, "[trellis] %s\n", rerr.message);
     }
     for (size_t i = 0; i < c.nmodels; i++)
         trl_model_decref(c.models[i]);

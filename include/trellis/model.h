@@ -174,6 +174,12 @@ int trl_registry_stage_model(trl_registry *r, const char *spec,
 int trl_registry_model_stage(trl_registry *r, const char *ref,
                              trl_stage *out, trl_error *err);
 
+/* Keeps a trl_compare_models result: whole, and each registered model's
+ * value of each metric on that frame (the evidence promotion gates read).
+ * *id_out (may be NULL) is the comparison's number. */
+int trl_registry_record_comparison(trl_registry *r, const json_t *result,
+                                   long long *id_out, trl_error *err);
+
 /* A new array, one object per version ordered by name then version:
  * {name, version, algo, objective, stage, target, features, data,
  * metrics, tags, created, train_seconds}. NULL when unreadable. */

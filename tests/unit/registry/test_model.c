@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "trellis/model.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -460,6 +462,67 @@ static void test_save_native_formats(void **state)
     trl_frame_decref(d);
 }
 
+static void test_compare_is_recorded_as_evidence(void **state)
+{
+    (void)state;
+    trl_error err = {0};
+    char path[128];
+    snprintf(path, sizeof path, "%s/compare.sqlite", tmpdir);
+    trl_registry *r = trl_registry_open(path, &err);
+    trl_frame *d = fixture("binary.csv"), *e = fixture("binary_eval.csv");
+    int v;
+    assert_int_equal(trl_registry_register(r, "holdout", e, &v, &err), 0);
+    trl_frame *on = trl_registry_get(r, "holdout@1", &err);
+    trl_model *ms[2] = {
+        train_ok("xgboost", d, "x1,x2,plan", "label",
+                 "{\"num_boost_round\": 5}", NULL, NULL),
+        train_ok("logistic", d, "x1,x2,plan", "label", NULL, NULL, NULL)};
+    assert_int_equal(trl_registry_register_model(r, "base", ms[0], &v, &err),
+                     0);
+    assert_int_equal(trl_registry_register_model(r, "cand", ms[1], &v, &err),
+                     0);
+    const char *names[2] = {"auc", "logloss"};
+    trl_compare_request rq = {ms, 2, on, names, 2, 50, 3, NULL, NULL, NULL};
+    json_t *res = trl_compare_models(&rq, &err);
+    if (!res)
+        fail_msg("%s", err.message);
+    assert_string_equal(json_string_value(json_object_get(res, "on")),
+                        "holdout@1");
+    assert_int_equal(json_integer_value(json_object_get(res, "rows")), 150);
+    long long id;
+    assert_int_equal(trl_registry_record_comparison(r, res, &id, &err), 0);
+    assert_int_equal(id, 1);
+    json_decref(res);
+    trl_registry_close(r);
+
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT name, version, frame, "
+                                        "metric"
+                                        " FROM model_metrics ORDER BY name, "
+                                        "metric", -1, &st, NULL), SQLITE_OK);
+    const char *want[4][2] = {{"base", "auc"}, {"base", "logloss"},
+                              {"cand", "auc"}, {"cand", "logloss"}};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0),
+                            want[i][0]);
+        assert_string_equal((const char *)sqlite3_column_text(st, 2),
+                            "holdout@1");
+        assert_string_equal((const char *)sqlite3_column_text(st, 3),
+                            want[i][1]);
+    }
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    for (int i = 0; i < 2; i++)
+        trl_model_decref(ms[i]);
+    trl_frame_decref(on);
+    trl_frame_decref(d);
+    trl_frame_decref(e);
+}
+
 /* ---- bad input ------------------------------------------------------------------------- */
 
 static void expect_refused(const char *algo, trl_frame *d, const char *feats,
@@ -644,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_persistence_bit_identical),
         cmocka_unit_test(test_stages),
         cmocka_unit_test(test_save_native_formats),
+        cmocka_unit_test(test_compare_is_recorded_as_evidence),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_interrupt_registers_nothing),
     };
