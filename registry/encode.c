@@ -11,6 +11,10 @@
 #include "registry/model_int.h"
 #include "registry/registry_int.h"
 
+/* One feature's inputs in the float path: XGBoost one-hot codes at most
+ * 32 categories, and past that uses one code. */
+#define MAX_VALUES_PER_FEATURE 32
+
 struct trl__enc_binding {
     const trl_column **cols;  /* per feature, borrowed from the frame */
     int32_t **code_map;       /* per str feature: frame code -> category
@@ -274,32 +278,79 @@ static void encode_value(const trl__enc_feature *ft, const trl_column *c,
         out[cat] = 1.0;
 }
 
+/* Stores value v at o[k] as a double or a float. */
+static inline void put(void *o, int f32, size_t k, double v)
+{
+    if (f32)
+        ((float *)o)[k] = (float)v;
+    else
+        ((double *)o)[k] = v;
+}
+
 /* Feature by feature, so a numeric column is one tight strided copy: this
  * runs for every prediction batch, and per-value dispatch cost more than
- * XGBoost's own work on a 4096-row batch. */
-void trl__encoder_rows(const trl__encoder *e, const trl__enc_binding *b,
-                       size_t row0, size_t n, double *out)
+ * XGBoost's own work on a 4096-row batch. f32 writes floats, which XGBoost
+ * reads without converting (it computes in float32 anyway). */
+static size_t encode_rows(const trl__encoder *e, const trl__enc_binding *b,
+                          size_t row0, size_t n, void *out, int f32)
 {
-    size_t w = e->width;
+    size_t w = e->width, inf_at = (size_t)-1;
+    double tmp[MAX_VALUES_PER_FEATURE];
     for (size_t i = 0; i < e->nfeat; i++) {
         const trl__enc_feature *ft = &e->feat[i];
         const trl_column *c = b->cols[i];
-        double *o = out + ft->first;
+        size_t at = ft->first;
         if (ft->kind == TRL__ENC_NUM && c->type == TRL_F64) {
+            /* only f64 columns can hold an infinity: noted while copying */
             const double *v = c->v.f64 + row0;
+            int inf = 0;
+            if (f32)
+                for (size_t r = 0; r < n; r++) {
+                    ((float *)out)[r * w + at] = (float)v[r];
+                    inf |= isinf(v[r]);
+                }
+            else
+                for (size_t r = 0; r < n; r++) {
+                    ((double *)out)[r * w + at] = v[r];
+                    inf |= isinf(v[r]);
+                }
+            for (size_t r = 0; inf && r < n; r++)
+                if (isinf(v[r])) {
+                    if (r * w + at < inf_at)
+                        inf_at = r * w + at;
+                    break;
+                }
+        } else if (!f32) {
             for (size_t r = 0; r < n; r++)
-                o[r * w] = v[r];
-        } else if (ft->kind == TRL__ENC_NUM && c->type == TRL_I64 &&
-                   !c->valid) {
-            const int64_t *v = c->v.i64 + row0;
-            for (size_t r = 0; r < n; r++)
-                o[r * w] = (double)v[r];
-        } else {
-            for (size_t r = 0; r < n; r++)
-                encode_value(ft, c, b->code_map[i], row0 + r, o + r * w,
+                encode_value(ft, c, b->code_map[i], row0 + r,
+                             (double *)out + r * w + at,
                              e->mean ? 0.0 : NAN);
+        } else {
+            size_t k = feature_width(ft);
+            for (size_t r = 0; r < n; r++) {
+                encode_value(ft, c, b->code_map[i], row0 + r, tmp, NAN);
+                for (size_t q = 0; q < k; q++)
+                    put(out, 1, r * w + at + q, tmp[q]);
+            }
         }
     }
+    return inf_at;
+}
+
+size_t trl__encoder_rows(const trl__encoder *e, const trl__enc_binding *b,
+                         size_t row0, size_t n, double *out)
+{
+    return encode_rows(e, b, row0, n, out, 0);
+}
+
+int trl__encoder_rows_f32(const trl__encoder *e, const trl__enc_binding *b,
+                          size_t row0, size_t n, float *out, size_t *inf_at)
+{
+    for (size_t i = 0; i < e->nfeat; i++)
+        if (feature_width(&e->feat[i]) > MAX_VALUES_PER_FEATURE)
+            return -1;
+    *inf_at = encode_rows(e, b, row0, n, out, 1);
+    return 0;
 }
 
 /* Mean and population deviation (ddof 0, as scikit-learn's StandardScaler)

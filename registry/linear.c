@@ -378,5 +378,5 @@ static int lin_save(const trl_model *m, const char *path, trl_error *err)
 }
 
 const trl__backend trl__linear_backend = {
-    "liblinear", lin_train, lin_serialise, lin_load, lin_predict_rows,
+    "liblinear", lin_train, lin_serialise, lin_load, lin_predict_rows, NULL,
     lin_save, free_impl};

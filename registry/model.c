@@ -418,11 +418,13 @@ int trl_model_predict(const trl_model *m, const trl_frame *f,
     const trl__encoder *enc = impl->enc;
     size_t n = f->nrows, k = (size_t)m->noutputs;
     size_t batch = n < PREDICT_BATCH ? n : PREDICT_BATCH;
+    size_t w = enc->width ? enc->width : 1;
     trl__enc_binding *b = trl__encoder_bind(enc, f, err);
     if (!b)
         return err->code;
-    double *rows = malloc((batch ? batch : 1) * (enc->width ? enc->width : 1)
-                          * sizeof *rows);
+    int f32 = impl->be->predict_f32 != NULL;
+    /* room for doubles, which the float path may fall back to */
+    void *rows = malloc((batch ? batch : 1) * w * sizeof(double));
     double *res = malloc((batch ? batch : 1) * k * sizeof *res);
     int rc = rows && res ? 0 : trl_error_set(err, TRL_ENOMEM,
                                              "out of memory");
@@ -432,25 +434,26 @@ int trl_model_predict(const trl_model *m, const trl_frame *f,
         if (!(out[j] = trl__column_new_uninit(TRL_F64, n, NULL)))
             rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
     for (size_t r0 = 0; rc == 0 && r0 < n; r0 += batch) {
-        size_t cnt = n - r0 < batch ? n - r0 : batch;
+        size_t cnt = n - r0 < batch ? n - r0 : batch, q;
         if (trl__registry_interrupted()) {
             rc = trl__registry_interrupt_error(err);
             break;
         }
-        trl__encoder_rows(enc, b, r0, cnt, rows);
-        for (size_t q = 0; rc == 0 && q < cnt * enc->width; q++)
-            if (isinf(rows[q])) {
-                char *name = trl__encoder_input_name(enc, q % enc->width);
-                rc = trl_error_set(err, TRL_EINVAL, "column '%s' is infinite "
-                                   "in row %zu: clip it or make it missing "
-                                   "first", name ? name : "?",
-                                   r0 + q / enc->width + 1);
-                free(name);
-            }
-        if (rc != 0 ||
-            (rc = impl->be->predict_rows(m, rows, cnt, res, err)) != 0)
+        if (f32 && trl__encoder_rows_f32(enc, b, r0, cnt, rows, &q) != 0)
+            f32 = 0;  /* wide one-hot: the double path below */
+        if (!f32)
+            q = trl__encoder_rows(enc, b, r0, cnt, rows);
+        if (q != (size_t)-1) {
+            char *name = trl__encoder_input_name(enc, q % enc->width);
+            rc = trl_error_set(err, TRL_EINVAL, "column '%s' is infinite in "
+                               "row %zu: clip it or make it missing first",
+                               name ? name : "?", r0 + q / enc->width + 1);
+            free(name);
             break;
-        for (size_t i = 0; i < cnt; i++)
+        }
+        rc = f32 ? impl->be->predict_f32(m, rows, cnt, res, err)
+                 : impl->be->predict_rows(m, rows, cnt, res, err);
+        for (size_t i = 0; rc == 0 && i < cnt; i++)
             for (size_t j = 0; j < k; j++)
                 out[j]->v.f64[r0 + i] = res[i * k + j];
     }

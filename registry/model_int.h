@@ -61,12 +61,17 @@ void trl__enc_columns_free(trl__enc_columns *c);
 
 /* Rows row0 .. row0+n-1 of f as n * width doubles, row-major, before
  * standardising: a missing value is NaN, except a missing string's one-hot
- * inputs when standardised, which are 0 (none of the categories). */
+ * inputs when standardised, which are 0 (none of the categories).
+ * Returns the index in out of the first infinite value, or (size_t)-1. */
 typedef struct trl__enc_binding trl__enc_binding;
 trl__enc_binding *trl__encoder_bind(const trl__encoder *e,
                                     const trl_frame *f, trl_error *err);
-void trl__encoder_rows(const trl__encoder *e, const trl__enc_binding *b,
-                       size_t row0, size_t n, double *out);
+size_t trl__encoder_rows(const trl__encoder *e, const trl__enc_binding *b,
+                         size_t row0, size_t n, double *out);
+/* The same as floats, for XGBoost (-1 when a feature has more one-hot
+ * inputs than this path handles); *inf_at as above. */
+int trl__encoder_rows_f32(const trl__encoder *e, const trl__enc_binding *b,
+                          size_t row0, size_t n, float *out, size_t *inf_at);
 void trl__enc_binding_free(trl__enc_binding *b);
 
 /* ---- backends ------------------------------------------------------------------ */
@@ -91,6 +96,9 @@ typedef struct trl__backend {
     int (*load)(trl_model *m, trl_error *err);
     int (*predict_rows)(const trl_model *m, const double *rows, size_t n,
                         double *out, trl_error *err);
+    /* The same from floats; NULL when the library reads doubles only. */
+    int (*predict_f32)(const trl_model *m, const float *rows, size_t n,
+                       double *out, trl_error *err);
     int (*save)(const trl_model *m, const char *path, trl_error *err);
     void (*free_impl)(void *impl);
 } trl__backend;

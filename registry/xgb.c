@@ -677,8 +677,11 @@ static int xgb_load(trl_model *m, trl_error *err)
     return 0;
 }
 
-static int xgb_predict_rows(const trl_model *m, const double *rows, size_t n,
-                            double *out, trl_error *err)
+/* In-place prediction from n row-major rows of doubles ("<f8") or floats
+ * ("<f4"), which XGBoost reads without converting. */
+static int predict_dense(const trl_model *m, const void *rows,
+                         const char *typestr, size_t n, double *out,
+                         trl_error *err)
 {
     const xgb_impl *x = m->impl;
     size_t width = x->base.enc->width;
@@ -686,9 +689,9 @@ static int xgb_predict_rows(const trl_model *m, const double *rows, size_t n,
         return 0;
     char values[256];
     snprintf(values, sizeof values, "{\"data\": [%llu, true], \"shape\": "
-             "[%zu, %zu], \"strides\": null, \"typestr\": \"<f8\", "
+             "[%zu, %zu], \"strides\": null, \"typestr\": \"%s\", "
              "\"version\": 3}", (unsigned long long)(uintptr_t)rows, n,
-             width);
+             width, typestr);
     /* cache_id is required by 1.7.4 (see TRAPS.md) */
     static const char config[] =
         "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
@@ -712,6 +715,18 @@ static int xgb_predict_rows(const trl_model *m, const double *rows, size_t n,
     return 0;
 }
 
+static int xgb_predict_rows(const trl_model *m, const double *rows, size_t n,
+                            double *out, trl_error *err)
+{
+    return predict_dense(m, rows, "<f8", n, out, err);
+}
+
+static int xgb_predict_f32(const trl_model *m, const float *rows, size_t n,
+                           double *out, trl_error *err)
+{
+    return predict_dense(m, rows, "<f4", n, out, err);
+}
+
 static int xgb_save(const trl_model *m, const char *path, trl_error *err)
 {
     const xgb_impl *x = m->impl;
@@ -727,5 +742,5 @@ static int xgb_save(const trl_model *m, const char *path, trl_error *err)
 }
 
 const trl__backend trl__xgb_backend = {
-    "ubj", xgb_train, xgb_serialise, xgb_load, xgb_predict_rows, xgb_save,
-    free_impl};
+    "ubj", xgb_train, xgb_serialise, xgb_load, xgb_predict_rows,
+    xgb_predict_f32, xgb_save, free_impl};

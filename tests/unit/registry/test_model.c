@@ -632,6 +632,14 @@ static void test_bad_input(void **state)
                    "column 'x2' in data is infinite in row 3");
     expect_refused("linear", inf, "x1,x2", "y", NULL, NULL, NULL,
                    "infinite in row 3");
+    trl_model *fin = train_ok("xgboost", reg, "x1,x2", "y",
+                              "{\"num_boost_round\": 2}", NULL, NULL);
+    trl_column *pout[1];
+    trl_error perr = {0};
+    assert_int_not_equal(trl_model_predict(fin, inf, pout, &perr), 0);
+    assert_non_null(strstr(perr.message, "column 'x2' is infinite in "
+                                         "row 3"));
+    trl_model_decref(fin);
     /* auc on an eval frame of one class is NaN: early stopping says so */
     trl_frame *ones = trl_frame_filter(d, trl_frame_get(d, "x3"), NULL);
     trl_frame *one_class = with_value(ones, "label", (size_t)-1, 1.0);
