@@ -15,6 +15,12 @@ static double num(const json_t *o, const char *key)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+static double num_at(const json_t *a, size_t i)
+{
+    json_t *v = json_array_get(a, i);
+    return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
 /* "0.9203 [0.9198, 0.9209]", or the value alone without resamples. */
 static void value_text(const json_t *c, char *out, size_t size)
 {
@@ -27,8 +33,10 @@ static void value_text(const json_t *c, char *out, size_t size)
         snprintf(out, size, "%.4f [%.4f, %.4f]", v, lo, hi);
 }
 
-/* "+0.0004 [-0.0001, 0.0009] p=0.32", or "" for the baseline. */
-static void delta_text(const json_t *c, char *out, size_t size)
+/* "+0.0004 [-0.0001, 0.0009] p=0.32", or "" for the baseline. A p-value
+ * of 0 means no resample crossed zero: shown as p<1/B. */
+static void delta_text(const json_t *c, long long resamples, char *out,
+                       size_t size)
 {
     double d = num(c, "delta"), lo = num(c, "delta_lo");
     double hi = num(c, "delta_hi"), p = num(c, "p");
@@ -37,8 +45,11 @@ static void delta_text(const json_t *c, char *out, size_t size)
         return;
     if (isnan(lo))
         snprintf(out, size, "\xce\x94 %+.4f", d);
+    else if (p == 0 && resamples > 0)
+        snprintf(out, size, "\xce\x94 %+.4f [%+.4f, %+.4f] p<%.2g", d, lo,
+                 hi, 1.0 / (double)resamples);
     else
-        snprintf(out, size, "\xce\x94 %+.4f [%+.4f, %+.4f] p=%.3g", d, lo,
+        snprintf(out, size, "\xce\x94 %+.4f [%+.4f, %+.4f] p=%.2g", d, lo,
                  hi, p);
 }
 
@@ -75,7 +86,7 @@ static void header(trl_strbuf *b, const json_t *r, int html)
 }
 
 static void table(trl_strbuf *b, const json_t *models, const json_t *metrics,
-                  int html)
+                  long long resamples, int html)
 {
     size_t nm = json_array_size(models), i, j;
     json_t *m, *row;
@@ -117,7 +128,7 @@ static void table(trl_strbuf *b, const json_t *models, const json_t *metrics,
         for (j = 0; j < nm; j++) {
             json_t *c = json_array_get(cells, j);
             value_text(c, v, sizeof v);
-            delta_text(c, d, sizeof d);
+            delta_text(c, resamples, d, sizeof d);
             int is_best = (int)j == best && nm > 1;
             int shows_delta = j > 0 && d[0];
             if (html)
@@ -137,6 +148,179 @@ static void table(trl_strbuf *b, const json_t *models, const json_t *metrics,
         trl_strbuf_printf(b, "</tbody></table>\n");
 }
 
+/* ---- plots ------------------------------------------------------------------- */
+
+#define PANEL_W 280
+#define PANEL_H 240
+#define PAD 36
+
+static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
+                                      "#d62728", "#9467bd", "#8c564b",
+                                      "#e377c2", "#7f7f7f"};
+
+static const char *color(size_t k)
+{
+    return palette[k % (sizeof palette / sizeof *palette)];
+}
+
+/* Axes of a unit-square panel at (x, y): a frame, the title, 0 and 1. */
+static void panel(trl_strbuf *b, int x, int y, const char *title,
+                  const char *xlabel, const char *ylabel, int diagonal)
+{
+    int w = PANEL_W - 2 * PAD, h = PANEL_H - 2 * PAD;
+    trl_strbuf_printf(b, "<g transform=\"translate(%d,%d)\"><rect x=\"%d\" "
+                      "y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" "
+                      "stroke=\"#999\"/><text x=\"%d\" y=\"%d\" "
+                      "text-anchor=\"middle\" font-size=\"13\">%s</text>"
+                      "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+                      "font-size=\"11\">%s</text><text x=\"12\" y=\"%d\" "
+                      "font-size=\"11\" transform=\"rotate(-90 12 %d)\" "
+                      "text-anchor=\"middle\">%s</text>",
+                      x, y, PAD, PAD, w, h, PANEL_W / 2, PAD - 10, title,
+                      PANEL_W / 2, PANEL_H - 8, xlabel, PANEL_H / 2,
+                      PANEL_H / 2, ylabel);
+    if (diagonal)
+        trl_strbuf_printf(b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" "
+                          "y2=\"%d\" stroke=\"#ccc\" "
+                          "stroke-dasharray=\"4 3\"/>", PAD, PAD + h,
+                          PAD + w, PAD);
+}
+
+/* A polyline of (xs[i], ys[i]) in [0, 1]^2 inside the current panel. */
+static void line(trl_strbuf *b, const json_t *xs, const json_t *ys,
+                 size_t k, int dots)
+{
+    int w = PANEL_W - 2 * PAD, h = PANEL_H - 2 * PAD;
+    size_t n = json_array_size(xs);
+    trl_strbuf_printf(b, "<polyline fill=\"none\" stroke=\"%s\" "
+                      "stroke-width=\"1.6\" points=\"", color(k));
+    for (size_t i = 0; i < n; i++)
+        trl_strbuf_printf(b, "%.1f,%.1f ",
+                          PAD + w * num_at(xs, i),
+                          PAD + h * (1 - num_at(ys, i)));
+    trl_strbuf_printf(b, "\"/>");
+    for (size_t i = 0; dots && i < n; i++)
+        trl_strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" "
+                          "fill=\"%s\"/>", PAD + w * num_at(xs, i),
+                          PAD + h * (1 - num_at(ys, i)), color(k));
+}
+
+/* Each model's difference from the baseline per metric, with its
+ * interval: a row per metric and model, scaled to the row's widest
+ * interval so metrics of any range share the panel. */
+static void deltas(trl_strbuf *b, const json_t *r, int x, int y)
+{
+    const json_t *metrics = json_object_get(r, "metrics");
+    size_t nm = json_array_size(json_object_get(r, "models"));
+    int w = 2 * PANEL_W - 2 * PAD - 120;
+    int row_h = 16, rows = 0;
+    size_t i, k;
+    json_t *m;
+    trl_strbuf_printf(b, "<g transform=\"translate(%d,%d)\"><text x=\"%d\" "
+                      "y=\"16\" font-size=\"13\" text-anchor=\"middle\">"
+                      "difference from the baseline, 95%% paired interval"
+                      "</text>", x, y, PANEL_W);
+    json_array_foreach(metrics, i, m) {
+        json_t *cells = json_object_get(m, "cells");
+        double span = 0;
+        for (k = 1; k < nm; k++) {
+            const json_t *c = json_array_get(cells, k);
+            span = fmax(span, fabs(num(c, "delta_lo")));
+            span = fmax(span, fabs(num(c, "delta_hi")));
+            span = fmax(span, fabs(num(c, "delta")));
+        }
+        if (!(span > 0))
+            span = 1;
+        for (k = 1; k < nm; k++, rows++) {
+            const json_t *c = json_array_get(cells, k);
+            double cy = 34 + rows * row_h, mid = 120 + w / 2.0;
+            double d = num(c, "delta"), lo = num(c, "delta_lo");
+            double hi = num(c, "delta_hi");
+            trl_strbuf_printf(b, "<text x=\"4\" y=\"%.0f\" font-size=\"11\">",
+                              cy + 4);
+            trl_strbuf_html(b, json_string_value(json_object_get(m, "name")));
+            trl_strbuf_printf(b, " %+.4f</text>", isnan(d) ? 0.0 : d);
+            if (!isnan(lo))
+                trl_strbuf_printf(b, "<line x1=\"%.1f\" y1=\"%.0f\" "
+                                  "x2=\"%.1f\" y2=\"%.0f\" stroke=\"%s\" "
+                                  "stroke-width=\"2\"/>",
+                                  mid + lo / span * w / 2, cy,
+                                  mid + hi / span * w / 2, cy, color(k));
+            if (!isnan(d))
+                trl_strbuf_printf(b, "<circle cx=\"%.1f\" cy=\"%.0f\" "
+                                  "r=\"3.5\" fill=\"%s\"/>",
+                                  mid + d / span * w / 2, cy, color(k));
+        }
+    }
+    trl_strbuf_printf(b, "<line x1=\"%.1f\" y1=\"26\" x2=\"%.1f\" "
+                      "y2=\"%d\" stroke=\"#999\"/></g>", 120 + w / 2.0,
+                      120 + w / 2.0, 30 + rows * row_h);
+}
+
+/* ROC, precision-recall and calibration curves of every model, and the
+ * differences from the baseline, as one inline SVG (inside the HTML:
+ * nbconvert 6.5 drops image/svg+xml from its HTML export). */
+static void plots(trl_strbuf *b, const json_t *r)
+{
+    const json_t *cv = json_object_get(r, "curves");
+    const json_t *models = json_object_get(r, "models");
+    size_t nm = json_array_size(models), k;
+    int height = PANEL_H + 40 +
+                 (nm > 1 ? 40 + 16 * (int)((nm - 1) * json_array_size(
+                                               json_object_get(r, "metrics")))
+                         : 0);
+    trl_strbuf_printf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                      "width=\"%d\" height=\"%d\" font-family=\"sans-serif\">",
+                      3 * PANEL_W, height);
+    if (json_is_array(cv)) {
+        panel(b, 0, 0, "ROC", "false positive rate", "true positive rate", 1);
+        for (k = 0; k < nm; k++) {
+            const json_t *c = json_array_get(cv, k);
+            line(b, json_object_get(c, "fpr"), json_object_get(c, "tpr"), k,
+                 0);
+        }
+        trl_strbuf_printf(b, "</g>");
+        panel(b, PANEL_W, 0, "precision-recall", "recall", "precision", 0);
+        for (k = 0; k < nm; k++) {
+            const json_t *c = json_array_get(cv, k);
+            line(b, json_object_get(c, "recall"),
+                 json_object_get(c, "precision"), k, 0);
+        }
+        trl_strbuf_printf(b, "</g>");
+        panel(b, 2 * PANEL_W, 0, "calibration", "mean predicted",
+              "fraction positive", 1);
+        for (k = 0; k < nm; k++) {
+            const json_t *cal = json_object_get(json_array_get(cv, k),
+                                                "calibration");
+            json_t *xs = json_array(), *ys = json_array();
+            size_t i;
+            json_t *p;
+            json_array_foreach(cal, i, p) {
+                json_array_append(xs, json_array_get(p, 0));
+                json_array_append(ys, json_array_get(p, 1));
+            }
+            line(b, xs, ys, k, 1);
+            json_decref(xs);
+            json_decref(ys);
+        }
+        trl_strbuf_printf(b, "</g>");
+    }
+    /* the legend */
+    for (k = 0; k < nm; k++) {
+        const char *ref = json_string_value(json_array_get(models, k));
+        trl_strbuf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"12\" "
+                          "height=\"12\" fill=\"%s\"/><text x=\"%d\" "
+                          "y=\"%d\" font-size=\"12\">", 40 + (int)k * 220,
+                          PANEL_H + 8, color(k), 56 + (int)k * 220,
+                          PANEL_H + 19);
+        trl_strbuf_html(b, ref ? ref : "(unregistered)");
+        trl_strbuf_printf(b, "</text>");
+    }
+    if (nm > 1)
+        deltas(b, r, 0, PANEL_H + 36);
+    trl_strbuf_printf(b, "</svg>\n");
+}
+
 json_t *trl_display_comparison(const json_t *r)
 {
     trl_strbuf text, html;
@@ -145,8 +329,10 @@ json_t *trl_display_comparison(const json_t *r)
     json_t *models = json_object_get(r, "models");
     header(&text, r, 0);
     header(&html, r, 1);
-    table(&text, models, json_object_get(r, "metrics"), 0);
-    table(&html, models, json_object_get(r, "metrics"), 1);
+    long long B = json_integer_value(json_object_get(r, "resamples"));
+    table(&text, models, json_object_get(r, "metrics"), B, 0);
+    table(&html, models, json_object_get(r, "metrics"), B, 1);
+    plots(&html, r);
     size_t i;
     json_t *seg;
     json_array_foreach(json_object_get(r, "segments"), i, seg) {
@@ -169,8 +355,8 @@ json_t *trl_display_comparison(const json_t *r)
             trl_strbuf_printf(&html, "</p>\n");
             continue;
         }
-        table(&text, models, json_object_get(seg, "metrics"), 0);
-        table(&html, models, json_object_get(seg, "metrics"), 1);
+        table(&text, models, json_object_get(seg, "metrics"), B, 0);
+        table(&html, models, json_object_get(seg, "metrics"), B, 1);
     }
     json_t *bundle = NULL;
     if (text.p && html.p && (bundle = trl_display_text(text.p, text.len)) &&

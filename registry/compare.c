@@ -308,6 +308,97 @@ static int add_segments(const trl_compare_request *rq, const table *t,
     return rc;
 }
 
+/* ---- curves for the plots --------------------------------------------------- */
+
+/* Points kept per curve: enough for a smooth line in a 300-pixel plot. */
+#define CURVE_POINTS 200
+#define CALIBRATION_BINS 10
+
+typedef struct ranked {
+    double s, y, w;
+} ranked;
+
+static int by_score_desc(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    return (x->s < y->s) - (x->s > y->s);
+}
+
+static json_t *reals(const double *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_real(isfinite(v[i]) ? v[i] : 0.0));
+    return a;
+}
+
+/* One model's ROC and precision-recall curves (at most CURVE_POINTS
+ * thresholds, evenly spaced through the distinct scores) and its
+ * calibration (mean score and positive rate per tenth of [0, 1]). */
+static json_t *model_curves(const table *t, size_t k, ranked *buf)
+{
+    size_t n = t->n;
+    double P = 0, N = 0;
+    for (size_t i = 0; i < n; i++) {
+        double w = t->w ? t->w[i] : 1.0;
+        buf[i] = (ranked){t->scores[k][i], t->y[i], w};
+        P += w * t->y[i];
+        N += w * (1 - t->y[i]);
+    }
+    qsort(buf, n, sizeof *buf, by_score_desc);
+    double fpr[CURVE_POINTS + 2], tpr[CURVE_POINTS + 2];
+    double rec[CURVE_POINTS + 2], prec[CURVE_POINTS + 2];
+    size_t np = 0, step = n / CURVE_POINTS + 1;
+    double tp = 0, fp = 0;
+    fpr[np] = tpr[np] = rec[np] = 0;
+    prec[np++] = 1;
+    for (size_t i = 0; i < n; i++) {
+        tp += buf[i].w * buf[i].y;
+        fp += buf[i].w * (1 - buf[i].y);
+        int block_end = i + 1 == n || buf[i + 1].s != buf[i].s;
+        if (block_end && ((i + 1) % step == 0 || i + 1 == n) &&
+            np < CURVE_POINTS + 2) {
+            fpr[np] = N > 0 ? fp / N : 0;
+            tpr[np] = P > 0 ? tp / P : 0;
+            rec[np] = tpr[np];
+            prec[np++] = tp + fp > 0 ? tp / (tp + fp) : 1;
+        }
+    }
+    double mean_s[CALIBRATION_BINS] = {0}, rate[CALIBRATION_BINS] = {0};
+    double wsum[CALIBRATION_BINS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)floor(buf[i].s * CALIBRATION_BINS);
+        b = b < 0 ? 0 : b >= CALIBRATION_BINS ? CALIBRATION_BINS - 1 : b;
+        wsum[b] += buf[i].w;
+        mean_s[b] += buf[i].w * buf[i].s;
+        rate[b] += buf[i].w * buf[i].y;
+    }
+    json_t *cal = json_array();
+    for (int b = 0; cal && b < CALIBRATION_BINS; b++)
+        if (wsum[b] > 0)
+            json_array_append_new(cal, json_pack(
+                "[f, f, f]", mean_s[b] / wsum[b], rate[b] / wsum[b],
+                wsum[b]));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o}", "fpr", reals(fpr, np),
+                     "tpr", reals(tpr, np), "recall", reals(rec, np),
+                     "precision", reals(prec, np), "calibration",
+                     cal ? cal : json_array());
+}
+
+/* Curves of every model when the labels are 0/1, else null. */
+static json_t *curves(const table *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->y[i] != 0.0 && t->y[i] != 1.0)
+            return json_null();
+    ranked *buf = malloc((t->n ? t->n : 1) * sizeof *buf);
+    json_t *all = buf ? json_array() : NULL;
+    for (size_t k = 0; all && k < t->nmodels; k++)
+        json_array_append_new(all, model_curves(t, k, buf));
+    free(buf);
+    return all ? all : json_null();
+}
+
 json_t *trl_compare_models(const trl_compare_request *rq, trl_error *err)
 {
     if (rq->nmodels == 0 || !rq->on) {
@@ -340,12 +431,12 @@ json_t *trl_compare_models(const trl_compare_request *rq, trl_error *err)
         json_array_append_new(refs, rq->models[k]->ref
                                         ? json_string(rq->models[k]->ref)
                                         : json_null());
-    result = json_pack("{s:o, s:s?, s:I, s:I, s:i, s:I, s:o, s:o}",
+    result = json_pack("{s:o, s:s?, s:I, s:I, s:i, s:I, s:o, s:o, s:o}",
                        "models", refs, "on", rq->on->ref, "rows",
                        (json_int_t)t.n, "dropped", (json_int_t)t.dropped,
                        "resamples", rq->resamples, "seed",
                        (json_int_t)rq->seed, "metrics", overall, "segments",
-                       json_array());
+                       json_array(), "curves", curves(&t));
     overall = NULL;
     if (result && rq->by &&
         add_segments(rq, &t, ms, nmetrics,

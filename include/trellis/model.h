@@ -144,7 +144,9 @@ typedef struct trl_compare_request {
  *  "resamples": B, "seed": s, "metrics": [{"name", "higher_is_better",
  *  "best": i, "cells": [{"value", "lo", "hi", "delta", "delta_lo",
  *  "delta_hi", "p"}...]}...], "segments": [{"value", "rows",
- *  "metrics": [...]}...]}; intervals are null without resamples. */
+ *  "metrics": [...]}...], "curves": null or per model {"fpr", "tpr",
+ *  "recall", "precision", "calibration": [[mean score, positive rate,
+ *  weight]...]} for 0/1 labels}; intervals are null without resamples. */
 json_t *trl_compare_models(const trl_compare_request *rq, trl_error *err);
 
 /* ---- models in the registry ------------------------------------------------ */

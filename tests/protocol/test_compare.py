@@ -58,6 +58,12 @@ class CompareTests(unittest.TestCase):
         self.assertRegex(text, r"p=\d")
         html = first["text/html"]
         self.assertIn("<table>", html)
+        # ROC, precision-recall and calibration curves and the deltas
+        self.assertIn("<svg", html)
+        for title in ("ROC", "precision-recall", "calibration",
+                      "difference from the baseline"):
+            self.assertIn(title, html)
+        self.assertEqual(html.count("<polyline"), 6)
         self.assertIn("cmp_a@1 (baseline)", html)
         self.assertIn("<b>", html)
         _, _, other = run(self.kc, cmd.replace("--seed 7", "--seed 8"))

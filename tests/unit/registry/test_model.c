@@ -489,6 +489,23 @@ static void test_compare_is_recorded_as_evidence(void **state)
     assert_string_equal(json_string_value(json_object_get(res, "on")),
                         "holdout@1");
     assert_int_equal(json_integer_value(json_object_get(res, "rows")), 150);
+    /* curves: ROC from (0, 0) to (1, 1), precision starting at 1 */
+    json_t *cv = json_object_get(res, "curves");
+    assert_int_equal(json_array_size(cv), 2);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *c = json_array_get(cv, k);
+        json_t *fpr = json_object_get(c, "fpr"), *tpr = json_object_get(c,
+                                                                     "tpr");
+        size_t n = json_array_size(fpr);
+        assert_true(n > 2 && n == json_array_size(tpr));
+        assert_true(json_real_value(json_array_get(fpr, 0)) == 0.0);
+        assert_true(json_real_value(json_array_get(fpr, n - 1)) == 1.0);
+        assert_true(json_real_value(json_array_get(tpr, n - 1)) == 1.0);
+        for (size_t i = 1; i < n; i++)
+            assert_true(json_real_value(json_array_get(fpr, i)) >=
+                        json_real_value(json_array_get(fpr, i - 1)));
+        assert_true(json_array_size(json_object_get(c, "calibration")) > 0);
+    }
     long long id;
     assert_int_equal(trl_registry_record_comparison(r, res, &id, &err), 0);
     assert_int_equal(id, 1);
