@@ -157,7 +157,19 @@ def interrupt_then_reply(km, kc, code, delay=0.5, **kw):
             break
     time.sleep(delay)
     km.interrupt_kernel()
-    return get_reply(kc, msg_id, WEDGE_TIMEOUT)
+    reply = get_reply(kc, msg_id, WEDGE_TIMEOUT)
+    # a request sent before the failed cell's idle is aborted (as with
+    # ipykernel's stop_on_error): let the next check wait for that idle
+    while reply is not None and time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=0.5)
+        except Exception:
+            continue
+        if (msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"):
+            break
+    return reply
 
 
 # ---- attacks on one shared kernel -------------------------------------------
