@@ -8,6 +8,7 @@
 
 #include "trellis/display.h"
 #include "trellis/magic.h"
+#include "trellis/metrics.h"
 #include "trellis/model.h"
 
 #define MAX_MODELS 16
@@ -162,6 +163,8 @@ static int run_compare(trl_magic_env *env, const char *text,
         return usage(ctx, magic, "--on names the frame to compare on");
     trl_error err = {0};
     trl_model *models[MAX_MODELS] = {0};
+    trl_metric_external external[MAX_METRICS];
+    size_t nexternal = 0;
     trl_frame *on = NULL;
     json_t *result = NULL;
     for (size_t i = 0; i < a.nmodels; i++)
@@ -169,10 +172,30 @@ static int run_compare(trl_magic_env *env, const char *text,
             goto done;
     if (!(on = find_frame(env, a.on, &err)))
         goto done;
-    trl_compare_request rq = {models, a.nmodels, on,
-                              a.nmetrics ? a.metrics : NULL, a.nmetrics,
-                              (int)a.resamples, a.seed, a.by, a.group,
-                              a.weight};
+    /* names the engine defined (business metrics) become external */
+    trl_engine *e = trl_magic_engine(env);
+    size_t kept = 0;
+    for (size_t i = 0; i < a.nmetrics; i++) {
+        trl_metric m;
+        trl_error perr = {0};
+        if (trl_metric_parse(a.metrics[i], &m, &perr) == 0) {
+            a.metrics[kept++] = a.metrics[i];
+        } else if (e && e->ops->metric &&
+                   e->ops->metric(e, a.metrics[i],
+                                  &external[nexternal]) == 0) {
+            nexternal++;
+        } else {
+            err = perr;
+            goto done;
+        }
+    }
+    a.nmetrics = kept;
+    trl_compare_request rq = {
+        .models = models, .nmodels = a.nmodels, .on = on,
+        .metrics = a.nmetrics ? a.metrics : NULL, .nmetrics = a.nmetrics,
+        .resamples = (int)a.resamples, .seed = a.seed, .by = a.by,
+        .group = a.group, .weight = a.weight, .external = external,
+        .nexternal = nexternal};
     if (!(result = trl_compare_models(&rq, &err)))
         goto done;
     record(trl_magic_registry(env), result);
@@ -184,6 +207,9 @@ static int run_compare(trl_magic_env *env, const char *text,
 done:
     for (size_t i = 0; i < a.nmodels; i++)
         trl_model_decref(models[i]);
+    for (size_t i = 0; i < nexternal; i++)
+        if (external[i].release)
+            external[i].release(external[i].ctx);
     trl_frame_decref(on);
     json_decref(result);
     if (err.code) {

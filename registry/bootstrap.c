@@ -83,6 +83,7 @@ static void *run_resamples(void *arg)
     job *j = arg;
     const trl_compare_input *in = j->in;
     size_t cells = in->nmetrics * in->nmodels;
+    size_t stride = (in->nmetrics + in->nexternal) * in->nmodels;
     uint8_t *rc = malloc(j->rows ? j->rows : 1);
     uint8_t *gc = malloc(j->groups ? j->groups : 1);
     if (!rc || !gc) {
@@ -103,7 +104,7 @@ static void *run_resamples(void *arg)
             draw(&state, gc, j->groups);
         for (size_t c = 0; c < cells; c++) {
             const trl_metric *m = &in->metrics[c / in->nmodels];
-            j->values[(size_t)b * cells + c] = trl_metric_eval(
+            j->values[(size_t)b * stride + c] = trl_metric_eval(
                 j->preps[c], m->kind == TRL_METRIC_RANKING ? gc : rc);
         }
     }
@@ -142,7 +143,7 @@ static int summarise(const trl_compare_input *in, const double *values,
                      trl_compare_cell *out)
 {
     size_t B = (size_t)in->resamples, nm = in->nmodels;
-    size_t cells = in->nmetrics * nm;
+    size_t cells = (in->nmetrics + in->nexternal) * nm;
     double *tmp = malloc(B * sizeof *tmp), *diff = malloc(B * sizeof *diff);
     if (!tmp || !diff) {
         free(tmp);
@@ -180,10 +181,57 @@ static int summarise(const trl_compare_input *in, const double *values,
     return 0;
 }
 
+/* One evaluation of every external metric for every model under weights
+ * w (NULL: the sample weights), into vals[e * nmodels + k]. */
+static int eval_external(const trl_compare_input *in, const double *w,
+                         double *vals, trl_error *err)
+{
+    for (size_t e = 0; e < in->nexternal; e++) {
+        const trl_metric_external *x = &in->external[e];
+        for (size_t k = 0; k < in->nmodels; k++) {
+            trl_metric_call call = {in->y, in->scores[k], w ? w : in->w,
+                                    in->n, in->rows, in->frame, k};
+            if (x->eval(x->ctx, &call, &vals[e * in->nmodels + k], err) != 0)
+                return err ? err->code : TRL_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The external metrics under every resample, on this thread (a Lua
+ * function cannot run elsewhere). Resample b's row counts are drawn as the
+ * workers drew them: rows first from the state seeded by (seed, b). */
+static int resample_external(const trl_compare_input *in, double *values,
+                             trl_error *err)
+{
+    size_t n = in->n, nm = in->nmodels;
+    size_t stride = (in->nmetrics + in->nexternal) * nm;
+    uint8_t *counts = malloc(n ? n : 1);
+    double *w = malloc((n ? n : 1) * sizeof *w);
+    int rc = counts && w ? 0 : trl_error_set(err, TRL_ENOMEM,
+                                             "out of memory");
+    for (int b = 0; rc == 0 && b < in->resamples; b++) {
+        if (trl__registry_interrupted()) {
+            rc = trl__registry_interrupt_error(err);
+            break;
+        }
+        uint64_t state = in->seed ^ trl__mix64((uint64_t)b + 1);
+        draw(&state, counts, n);
+        for (size_t i = 0; i < n; i++)
+            w[i] = (in->w ? in->w[i] : 1.0) * counts[i];
+        rc = eval_external(in, w, values + (size_t)b * stride +
+                                      in->nmetrics * nm, err);
+    }
+    free(counts);
+    free(w);
+    return rc;
+}
+
 int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
                     trl_error *err)
 {
     size_t nm = in->nmodels, cells = in->nmetrics * nm;
+    size_t all = (in->nmetrics + in->nexternal) * nm;
     trl_metric_prep **preps = calloc(cells ? cells : 1, sizeof *preps);
     double *values = NULL;
     int rc = 0;
@@ -208,12 +256,27 @@ int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
         else
             j.rows = trl_metric_units(preps[c]);
     }
-    for (size_t c = 0; c < cells; c++)
+    if (in->nexternal) {
+        double *vals = malloc(in->nexternal * nm * sizeof *vals);
+        if (!vals) {
+            rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
+            goto done;
+        }
+        rc = eval_external(in, NULL, vals, err);
+        for (size_t c = cells; rc == 0 && c < all; c++) {
+            out[c] = (trl_compare_cell){vals[c - cells], NAN, NAN, 0,
+                                        NAN, NAN, NAN};
+        }
+        free(vals);
+        if (rc)
+            goto done;
+    }
+    for (size_t c = 0; c < all; c++)
         out[c].delta = out[c].value - out[c - c % nm].value;
     if (in->resamples <= 0)
         goto done;
     pthread_once(&fast_once, fill_fast);
-    if (!(values = malloc((size_t)in->resamples * cells * sizeof *values))) {
+    if (!(values = malloc((size_t)in->resamples * all * sizeof *values))) {
         rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
         goto done;
     }
@@ -246,6 +309,8 @@ int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
         trl__registry_interrupt_error(err);
     else if (rc)
         trl_error_set(err, rc, "out of memory");
+    else if (in->nexternal && (rc = resample_external(in, values, err)) != 0)
+        ;  /* err says why */
     else if (summarise(in, values, out) != 0)
         rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
 done:

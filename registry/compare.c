@@ -154,10 +154,12 @@ static json_t *compare_rows(const trl_compare_request *rq, const table *t,
         sub.scores = malloc(nm * sizeof *sub.scores);
         sub.group = t->group ? malloc((n ? n : 1) * sizeof *sub.group)
                              : NULL;
-        if (!buf || !sub.scores || (t->group && !sub.group)) {
+        sub.rows = malloc((n ? n : 1) * sizeof *sub.rows);
+        if (!buf || !sub.scores || (t->group && !sub.group) || !sub.rows) {
             free(buf);
             free(sub.scores);
             free(sub.group);
+            free(sub.rows);
             trl_error_set(err, TRL_ENOMEM, "out of memory");
             return NULL;
         }
@@ -173,18 +175,28 @@ static json_t *compare_rows(const trl_compare_request *rq, const table *t,
                 sub.w[i] = t->w[idx[i]];
             if (t->group)
                 sub.group[i] = t->group[idx[i]];
+            sub.rows[i] = t->rows[idx[i]];
         }
     }
-    trl_compare_input in = {ms, nmetrics, (const double *const *)sub.scores,
-                            nm, sub.y, sub.w, sub.group, n, rq->resamples,
-                            rq->seed};
-    trl_compare_cell *cells = malloc(nmetrics * nm * sizeof *cells);
+    trl_compare_input in = {
+        .metrics = ms, .nmetrics = nmetrics, .external = rq->external,
+        .nexternal = rq->nexternal, .rows = sub.rows, .frame = rq->on,
+        .scores = (const double *const *)sub.scores, .nmodels = nm,
+        .y = sub.y, .w = sub.w, .group = sub.group, .n = n,
+        .resamples = rq->resamples, .seed = rq->seed};
+    size_t nall = nmetrics + rq->nexternal;
+    trl_compare_cell *cells = malloc((nall ? nall : 1) * nm * sizeof *cells);
     json_t *out = NULL;
     if (!cells)
         trl_error_set(err, TRL_ENOMEM, "out of memory");
     else if (trl_compare_run(&in, cells, err) == 0)
         out = json_array();
-    for (size_t j = 0; out && j < nmetrics; j++) {
+    for (size_t j = 0; out && j < nall; j++) {
+        const trl_metric_external *x = j < nmetrics
+                                           ? NULL
+                                           : &rq->external[j - nmetrics];
+        const char *name = x ? x->name : ms[j].name;
+        int higher = x ? x->higher_is_better : ms[j].higher_is_better;
         json_t *row = json_array();
         int best = -1;
         for (size_t k = 0; k < nm; k++) {
@@ -197,19 +209,19 @@ static json_t *compare_rows(const trl_compare_request *rq, const table *t,
             const trl_compare_cell *b = best < 0 ? NULL
                                                  : &cells[j * nm + best];
             if (isfinite(c->value) &&
-                (!b || (ms[j].higher_is_better ? c->value > b->value
-                                               : c->value < b->value)))
+                (!b || (higher ? c->value > b->value : c->value < b->value)))
                 best = (int)k;
         }
         json_array_append_new(out, json_pack(
-            "{s:s, s:b, s:i, s:o}", "name", ms[j].name, "higher_is_better",
-            ms[j].higher_is_better, "best", best, "cells", row));
+            "{s:s, s:b, s:i, s:o}", "name", name, "higher_is_better", higher,
+            "best", best, "cells", row));
     }
     free(cells);
     if (idx) {
         free(buf);
         free(sub.scores);
         free(sub.group);
+        free(sub.rows);
     }
     return out;
 }
@@ -220,6 +232,10 @@ static trl_metric *parse_metrics(const trl_compare_request *rq,
 {
     const char *const *names = rq->metrics;
     size_t count = rq->nmetrics;
+    if ((!names || count == 0) && rq->nexternal) {
+        *n = 0;
+        return calloc(1, sizeof(trl_metric));  /* business metrics only */
+    }
     if (!names || count == 0) {
         const char *obj = rq->models[0]->objective;
         if (strncmp(obj, "rank:", 5) == 0) {

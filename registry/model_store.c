@@ -65,7 +65,14 @@ const char trl__model_schema_sql[] =
     " hi REAL,"
     " resamples INTEGER NOT NULL,"
     " created TEXT NOT NULL,"
-    " PRIMARY KEY(name, version, comparison, metric));";
+    " PRIMARY KEY(name, version, comparison, metric));"
+    "CREATE TABLE IF NOT EXISTS business_metrics("
+    " name TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " higher_is_better INTEGER NOT NULL,"
+    " columns TEXT NOT NULL,"
+    " created TEXT NOT NULL,"
+    " PRIMARY KEY(name));";
 
 #define NAME_MAX_LEN 128
 
@@ -682,4 +689,55 @@ int trl_registry_record_comparison(trl_registry *r, const json_t *result,
     if (id_out)
         *id_out = id;
     return 0;
+}
+
+/* ---- business metrics ------------------------------------------------------------ */
+
+int trl_registry_define_metric(trl_registry *r, const char *name,
+                               const char *source, int higher_is_better,
+                               const json_t *columns, trl_error *err)
+{
+    if (!r)
+        return trl_error_set(err, TRL_EINVAL, "no registry");
+    if (!name || !trl__registry_valid_name(name, strlen(name)))
+        return trl_error_set(err, TRL_EINVAL, "'%.100s' is not a valid "
+                             "metric name: use letters, digits and _",
+                             name ? name : "");
+    char now[32];
+    trl__now_iso8601(now);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(trl__registry_db(r), "INSERT OR REPLACE INTO "
+                           "business_metrics VALUES (?, ?, ?, ?, ?)", -1, &st,
+                           NULL))
+        return trl__registry_db_error(r, "cannot define the metric", err);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, higher_is_better != 0);
+    int bad = bind_json(st, 4, columns ? columns : json_array());
+    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    bad = bad || sqlite3_step(st) != SQLITE_DONE;
+    sqlite3_finalize(st);
+    if (bad)
+        return trl__registry_db_error(r, "cannot define the metric", err);
+    return 0;
+}
+
+json_t *trl_registry_get_metric(trl_registry *r, const char *name,
+                                trl_error *err)
+{
+    sqlite3_stmt *st;
+    if (!r || prepare(r, "SELECT source, higher_is_better, columns FROM "
+                      "business_metrics WHERE name = ?", &st, err) != 0)
+        return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    json_t *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        out = json_pack("{s:s, s:b, s:o?}", "source",
+                        (const char *)sqlite3_column_text(st, 0),
+                        "higher_is_better", sqlite3_column_int(st, 1),
+                        "columns", column_json(st, 2));
+    else
+        trl_error_set(err, TRL_ENOTFOUND, "no metric '%s'", name);
+    sqlite3_finalize(st);
+    return out;
 }

@@ -87,6 +87,14 @@ static const struct {
      "recall@k, map@k, mrr, hit_rate@k. Rows missing a label or score are "
      "left out."},
     {"metrics.list", "metrics.list() -> {names}\n\nThe built-in metrics."},
+    {"metrics.define",
+     "metrics.define(name, fn | \"function(y, p, w, ...) ... end\" [, "
+     "{higher_is_better=true, columns={\"revenue\"}}]) -> name\n\nA "
+     "business metric, usable wherever a built-in is (compare, %compare). "
+     "fn gets the labels y, the scores p, the weights w (sample weight "
+     "times bootstrap count: write it weighted) and the named columns, and "
+     "returns a number. Source text is kept in the registry; a function "
+     "value lasts for the session."},
     {"compare",
      "compare{models={m1, \"name@N\", ...}, on=frame [, metrics={...}, "
      "bootstrap=1000, seed=1, by=\"column\", group=, weight=]} -> result"

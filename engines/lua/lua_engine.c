@@ -907,6 +907,7 @@ static const trl_engine_ops lua_ops = {
     .is_complete = eng_is_complete,
     .variables = eng_variables,
     .lookup = trl__lua_lookup,
+    .metric = trl__lua_metric,
     .reset = eng_reset,
     .memory = eng_memory,
     .interrupt = eng_interrupt,

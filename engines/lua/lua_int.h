@@ -57,6 +57,11 @@ struct trl_model *trl__lua_to_model(lua_State *L, int i);
 /* Installs `metrics` and `compare` (lua_metrics.c). */
 void trl__lua_open_metrics(lua_State *L);
 
+/* The engine's metric op: business metrics defined with metrics.define. */
+struct trl_metric_external;
+int trl__lua_metric(trl_engine *self, const char *name,
+                    struct trl_metric_external *out);
+
 /* The engine's lookup op: frames and models in globals (lua_models.c). */
 void trl__lua_lookup(trl_engine *self, const char *name,
                      struct trl_frame **frame_out,

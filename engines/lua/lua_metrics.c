@@ -127,6 +127,281 @@ static int l_list(lua_State *L)
     return 1;
 }
 
+/* ---- business metrics ------------------------------------------------------------ */
+
+/* Registry table of the session's business metrics: name -> {fn = ...,
+ * higher = bool, columns = {...}}. */
+static const char business_key = 'B';
+
+static void push_business_table(lua_State *L)
+{
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &business_key) == LUA_TTABLE)
+        return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &business_key);
+}
+
+/* Compiles a function expression ("function(y, p, w) ... end"). Pushes the
+ * function, or raises naming the problem. */
+static void compile_metric(lua_State *L, const char *name, const char *src)
+{
+    lua_pushfstring(L, "return %s", src);
+    if (luaL_loadbuffer(L, lua_tostring(L, -1), lua_rawlen(L, -1), name) !=
+        LUA_OK)
+        luaL_error(L, "metric '%s' does not compile: %s", name,
+                   lua_tostring(L, -1));
+    lua_call(L, 0, 1);
+    if (!lua_isfunction(L, -1))
+        luaL_error(L, "metric '%s': its source must be a function "
+                      "expression, as in \"function(y, p, w) ... end\"",
+                   name);
+    lua_remove(L, -2);
+}
+
+/* Pushes the entry of a business metric (the session's, else one whose
+ * source the registry keeps) or nil. */
+static void push_business(lua_State *L, const char *name)
+{
+    push_business_table(L);
+    if (lua_getfield(L, -1, name) != LUA_TNIL) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 1);
+    trl_registry *r = trl__lua_of(L)->registry;
+    json_t *def = r ? trl_registry_get_metric(r, name, NULL) : NULL;
+    if (!def) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    /* Lua copies of everything first, so the JSON is freed before any
+     * call that can raise */
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, json_string_value(json_object_get(def, "source")));
+    lua_pushboolean(L, json_is_true(json_object_get(def,
+                                                     "higher_is_better")));
+    lua_setfield(L, -3, "higher");
+    trl__lua_push_json(L, json_object_get(def, "columns"));
+    lua_setfield(L, -3, "columns");
+    json_decref(def);
+    compile_metric(L, name, lua_tostring(L, -1));
+    lua_setfield(L, -3, "fn");
+    lua_pop(L, 1);                   /* the source */
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);       /* cached for the session */
+    lua_remove(L, -2);
+}
+
+/* metrics.define(name, fn | "function(y, p, w) ... end" [, {
+ * higher_is_better = true, columns = {"revenue"}}]) -> name. Source text
+ * is kept in the registry; a function value lasts for the session. */
+static int l_define(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    trl_metric builtin;
+    if (trl_metric_parse(name, &builtin, NULL) == 0)
+        return luaL_error(L, "'%s' is a built-in metric: choose another "
+                          "name", name);
+    int is_src = lua_type(L, 2) == LUA_TSTRING;
+    if (!is_src && !lua_isfunction(L, 2))
+        return luaL_error(L, "metrics.define: give a function or its source "
+                          "text");
+    lua_settop(L, 3);
+    int higher = 1;
+    lua_newtable(L);
+    int cols = lua_gettop(L);
+    if (lua_istable(L, 3)) {
+        if (lua_getfield(L, 3, "higher_is_better") == LUA_TBOOLEAN)
+            higher = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (lua_getfield(L, 3, "columns") == LUA_TTABLE) {
+            for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, -1);
+                 i++) {
+                if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+                    return luaL_error(L, "metrics.define: columns is a list "
+                                      "of column names");
+                lua_rawseti(L, cols, i);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    lua_createtable(L, 0, 3);
+    int entry = lua_gettop(L);
+    if (is_src)
+        compile_metric(L, name, lua_tostring(L, 2));
+    else
+        lua_pushvalue(L, 2);
+    lua_setfield(L, entry, "fn");
+    lua_pushboolean(L, higher);
+    lua_setfield(L, entry, "higher");
+    lua_pushvalue(L, cols);
+    lua_setfield(L, entry, "columns");
+    trl_registry *r = trl__lua_of(L)->registry;
+    if (is_src && r) {
+        json_t *jc = json_array();
+        for (lua_Integer i = 1; jc && i <= (lua_Integer)lua_rawlen(L, cols);
+             i++) {
+            lua_rawgeti(L, cols, i);
+            json_array_append_new(jc, json_string(lua_tostring(L, -1)));
+            lua_pop(L, 1);
+        }
+        trl_error err = {0};
+        int rc = trl_registry_define_metric(r, name, lua_tostring(L, 2),
+                                            higher, jc, &err);
+        json_decref(jc);
+        if (rc != 0)
+            return trl__lf_fail(L, &err);
+    }
+    push_business_table(L);
+    lua_pushvalue(L, entry);
+    lua_setfield(L, -2, name);
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* What evaluating a business metric needs: the engine's state and a
+ * reference to the metric's entry. */
+typedef struct business_ctx {
+    lua_State *L;
+    int ref;
+} business_ctx;
+
+typedef struct business_job {
+    business_ctx *ctx;
+    const trl_metric_call *call;
+    double out;
+} business_job;
+
+static void push_f64(lua_State *L, const double *v, size_t n, double fill,
+                     const char *expr)
+{
+    trl_column *c = trl_column_new(TRL_F64, n, NULL);
+    if (!c)
+        luaL_error(L, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        c->v.f64[i] = v ? v[i] : fill;
+    trl__lf_push_column(L, c, expr);
+}
+
+/* Calls fn(y, p, w, extra columns...) on the rows of the call. */
+static int business_main(lua_State *L)
+{
+    business_job *j = lua_touserdata(L, 1);
+    const trl_metric_call *c = j->call;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, j->ctx->ref);
+    int entry = lua_gettop(L);
+    lua_getfield(L, entry, "columns");
+    int cols = lua_gettop(L);
+    lua_getfield(L, entry, "fn");
+    push_f64(L, c->y, c->n, 0, "y");
+    push_f64(L, c->s, c->n, 0, "p");
+    push_f64(L, c->w, c->n, 1.0, "w");
+    int nargs = 3;
+    for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, cols); i++) {
+        lua_rawgeti(L, cols, i);
+        const char *col = lua_tostring(L, -1);
+        const trl_column *src = c->frame && col
+                                    ? trl_frame_get(c->frame, col) : NULL;
+        if (!src)
+            return luaL_error(L, "the frame has no column '%s', which the "
+                              "metric reads", col ? col : "?");
+        lua_pop(L, 1);
+        trl_error err = {0};
+        trl_column *t = trl_column_take(src, c->rows, c->n, &err);
+        if (!t)
+            return luaL_error(L, "%s", err.message);
+        trl__lf_push_column(L, t, col);
+        nargs++;
+    }
+    lua_call(L, nargs, 1);
+    if (!lua_isnumber(L, -1))
+        return luaL_error(L, "it returned %s, not a number",
+                          luaL_typename(L, -1));
+    j->out = lua_tonumber(L, -1);
+    return 0;
+}
+
+static int business_eval(void *ctx, const trl_metric_call *call,
+                         double *out, trl_error *err)
+{
+    business_job j = {ctx, call, NAN};
+    lua_State *L = ((business_ctx *)ctx)->L;
+    if (!lua_checkstack(L, 2))
+        return trl_error_set(err, TRL_ENOMEM, "out of memory");
+    lua_pushcfunction(L, business_main);
+    lua_pushlightuserdata(L, &j);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        trl_error_set(err, TRL_EINVAL, "business metric: %s",
+                      msg ? msg : "(error object is not a string)");
+        lua_pop(L, 1);
+        return err ? err->code : TRL_EINVAL;
+    }
+    *out = j.out;
+    return 0;
+}
+
+static void business_release(void *ctx)
+{
+    business_ctx *c = ctx;
+    if (!c)
+        return;
+    luaL_unref(c->L, LUA_REGISTRYINDEX, c->ref);
+    free(c);
+}
+
+/* The business metric called name as an external metric: 0, or
+ * TRL_ENOTFOUND. Raises on a bad stored definition. */
+static int business_metric(lua_State *L, const char *name,
+                           trl_metric_external *out)
+{
+    push_business(L, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return TRL_ENOTFOUND;
+    }
+    lua_getfield(L, -1, "higher");
+    int higher = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);  /* pops the entry */
+    business_ctx *c = malloc(sizeof *c);
+    if (!c) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        return luaL_error(L, "out of memory");
+    }
+    c->L = L;
+    c->ref = ref;
+    *out = (trl_metric_external){name, higher, business_eval, c,
+                                 business_release};
+    return 0;
+}
+
+typedef struct metric_lookup {
+    const char *name;
+    trl_metric_external *out;
+    int rc;
+} metric_lookup;
+
+static int metric_lookup_main(lua_State *L)
+{
+    metric_lookup *m = lua_touserdata(L, 1);
+    m->rc = business_metric(L, m->name, m->out);
+    return 0;
+}
+
+int trl__lua_metric(trl_engine *self, const char *name,
+                    struct trl_metric_external *out)
+{
+    metric_lookup m = {name, out, TRL_ENOTFOUND};
+    if (trl__lua_protect(((trl__lua *)self)->L, metric_lookup_main, &m) !=
+        LUA_OK)
+        return TRL_EINVAL;
+    return m.rc;
+}
+
 /* ---- compare{...} ---------------------------------------------------------------- */
 
 /* A model value, or a registry spec, at the top of the stack: a new
@@ -167,7 +442,18 @@ typedef struct compare_call {
     size_t nmodels;
     const char *metrics[32];
     size_t nmetrics;
+    trl_metric_external external[32];
+    size_t nexternal;
 } compare_call;
+
+static void compare_call_free(compare_call *c)
+{
+    for (size_t i = 0; i < c->nmodels; i++)
+        trl_model_decref(c->models[i]);
+    for (size_t i = 0; i < c->nexternal; i++)
+        c->external[i].release(c->external[i].ctx);
+    c->nmodels = c->nexternal = 0;
+}
 
 static int l_compare(lua_State *L)
 {
@@ -223,6 +509,24 @@ static int l_compare(lua_State *L)
     box->r = NULL;
     luaL_setmetatable(L, RESULT_MT);
     int box_idx = lua_gettop(L);
+    /* business metrics become external metrics; the rest must parse */
+    size_t kept = 0;
+    for (size_t i = 0; i < c.nmetrics; i++) {
+        trl_metric m;
+        trl_error perr = {0};
+        if (trl_metric_parse(c.metrics[i], &m, &perr) == 0) {
+            c.metrics[kept++] = c.metrics[i];
+            continue;
+        }
+        if (business_metric(L, c.metrics[i],
+                            &c.external[c.nexternal]) == 0) {
+            c.nexternal++;
+            continue;
+        }
+        compare_call_free(&c);
+        return trl__lf_fail(L, &perr);
+    }
+    c.nmetrics = kept;
     /* models are counted references from here: nothing raises until
      * they are released */
     trl_error err = {0};
@@ -238,6 +542,8 @@ static int l_compare(lua_State *L)
         rq.nmodels = c.nmodels;
         rq.on = on;
         rq.metrics = c.nmetrics ? c.metrics : NULL;
+        rq.external = c.external;
+        rq.nexternal = c.nexternal;
         rq.nmetrics = c.nmetrics;
         rq.resamples = (int)boot;
         rq.seed = (uint64_t)seed;
@@ -253,8 +559,7 @@ static int l_compare(lua_State *L)
         else
             fprintf(stderr, "[trellis] %s\n", rerr.message);
     }
-    for (size_t i = 0; i < c.nmodels; i++)
-        trl_model_decref(c.models[i]);
+    compare_call_free(&c);
     if (!box->r)
         return trl__lf_fail(L, &err);
     lua_pushvalue(L, box_idx);
@@ -360,6 +665,7 @@ void trl__lua_open_metrics(lua_State *L)
     lua_pop(L, 1);
     static const luaL_Reg lib[] = {{"compute", l_compute},
                                    {"list", l_list},
+                                   {"define", l_define},
                                    {NULL, NULL}};
     luaL_newlib(L, lib);
     lua_setglobal(L, "metrics");

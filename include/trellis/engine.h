@@ -71,6 +71,7 @@ int trl_ctx_interrupted(const trl_exec_ctx *ctx);
 
 struct trl_frame;
 struct trl_model;
+struct trl_metric_external;
 
 typedef struct trl_engine trl_engine;
 
@@ -136,6 +137,12 @@ typedef struct trl_engine_ops {
     void (*lookup)(trl_engine *self, const char *name,
                    struct trl_frame **frame_out,
                    struct trl_model **model_out);
+
+    /* A business metric the user defined in this engine (metrics.define
+     * in Lua), for magics: fills *out (release it with out->release) and
+     * returns 0, or returns TRL_ENOTFOUND. May be NULL. */
+    int (*metric)(trl_engine *self, const char *name,
+                  struct trl_metric_external *out);
 
     /* Forgets every name the user defined (%reset). May be NULL. */
     void (*reset)(trl_engine *self);

@@ -82,10 +82,41 @@ double trl_metric_eval(const trl_metric_prep *p, const uint8_t *counts);
 
 /* ---- paired bootstrap comparison ---------------------------------------------- */
 
+struct trl_frame;
+
+/* What a metric defined outside C (a user's business metric, written in
+ * Lua) is called with: the rows kept, one model's scores, and the weights
+ * of this evaluation (sample weight times bootstrap count). */
+typedef struct trl_metric_call {
+    const double *y;
+    const double *s;
+    const double *w;
+    size_t n;
+    const size_t *rows;             /* the frame row of each */
+    const struct trl_frame *frame;  /* for extra columns; may be NULL */
+    size_t model;
+} trl_metric_call;
+
+typedef struct trl_metric_external {
+    const char *name;
+    int higher_is_better;
+    /* The value (NaN: undefined on these rows); non-zero with err set
+     * stops the comparison. Called on the caller's thread only. */
+    int (*eval)(void *ctx, const trl_metric_call *call, double *out,
+                trl_error *err);
+    void *ctx;
+    /* Frees ctx; the one who obtained the metric calls it. May be NULL. */
+    void (*release)(void *ctx);
+} trl_metric_external;
+
 /* Several models' scores on the same rows. */
 typedef struct trl_compare_input {
     const trl_metric *metrics;
     size_t nmetrics;
+    const trl_metric_external *external;  /* after the built-ins */
+    size_t nexternal;
+    const size_t *rows;                   /* for external metrics */
+    const struct trl_frame *frame;
     const double *const *scores;  /* nmodels arrays of n scores */
     size_t nmodels;
     const double *y, *w;          /* labels; weights or NULL */
@@ -103,7 +134,8 @@ typedef struct trl_compare_cell {
     double delta, delta_lo, delta_hi, p;
 } trl_compare_cell;
 
-/* Fills out[metric * nmodels + model]. Every resample draws Poisson(1)
+/* Fills out[metric * nmodels + model], the external metrics numbered
+ * after the built-ins. Every resample draws Poisson(1)
  * weights per row (per group for ranking metrics), the same for every
  * model, so differences are paired; resamples spread over the CPUs and
  * the result depends only on the seed. Stops with TRL_EINTR when the

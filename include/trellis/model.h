@@ -134,6 +134,9 @@ typedef struct trl_compare_request {
     const char *by;             /* segment column, or NULL */
     const char *group;          /* ranking groups; NULL: the model's */
     const char *weight;         /* sample weight column, or NULL */
+    const struct trl_metric_external *external;  /* business metrics,
+                                                  * after the built-ins */
+    size_t nexternal;
 } trl_compare_request;
 
 /* Scores every model on `on` (single-output models with one target) and
@@ -181,6 +184,17 @@ int trl_registry_model_stage(trl_registry *r, const char *ref,
  * *id_out (may be NULL) is the comparison's number. */
 int trl_registry_record_comparison(trl_registry *r, const json_t *result,
                                    long long *id_out, trl_error *err);
+
+/* Keeps a business metric's Lua source (a function expression), its
+ * direction and the extra columns it reads, replacing one of that name. */
+int trl_registry_define_metric(trl_registry *r, const char *name,
+                               const char *source, int higher_is_better,
+                               const json_t *columns, trl_error *err);
+
+/* {"source", "higher_is_better", "columns"} of a defined metric (new), or
+ * NULL with TRL_ENOTFOUND. */
+json_t *trl_registry_get_metric(trl_registry *r, const char *name,
+                                trl_error *err);
 
 /* A new array, one object per version ordered by name then version:
  * {name, version, algo, objective, stage, target, features, data,

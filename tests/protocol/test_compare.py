@@ -100,6 +100,49 @@ class CompareTests(unittest.TestCase):
                           'valid.label)', allow_error=True)
         self.assertIn("unknown metric 'nope'", reply["evalue"])
 
+    def test_business_metric_is_usable_everywhere_and_persists(self):
+        env = dict(os.environ,
+                   TRELLIS_REGISTRY=os.path.join(self.dir, "biz.sqlite"))
+        km, kc = start_new_kernel(kernel_name="trellis", env=env)
+        try:
+            setup = ('d = features.read_csv("%s")\n'
+                     'valid = features.read_csv("%s")\n'
+                     'a = models.train{name = "biz_a", data = d, '
+                     'target = "label", progress = false, '
+                     'params = {num_boost_round = 5}}'
+                     % (os.path.join(FIXTURES, "binary.csv"),
+                        os.path.join(FIXTURES, "binary_eval.csv")))
+            run(kc, setup)
+            # contacted customers (p >= 0.5) who stayed, per customer
+            run(kc, 'metrics.define("kept", [[function(y, p, w, x2)\n'
+                    '  return (w * y * p:ge(0.5)):sum() / w:sum()\n'
+                    'end]], {columns = {"x2"}})')
+            _, before, _ = run(kc, 'r = compare{models = {a}, on = valid, '
+                               'metrics = {"auc", "kept"}, bootstrap = 50}\n'
+                               'print(r:value("kept", 1).value)')
+            _, want, _ = run(kc, 'local p = a:predict(valid)\n'
+                             'local n = 0\n'
+                             'for i = 1, #p do if p[i] >= 0.5 and '
+                             'valid.label[i] == 1 then n = n + 1 end end\n'
+                             'print(n / #p)')
+            self.assertEqual(before, want)
+            km.restart_kernel(now=False)
+            kc.wait_for_ready(timeout=60)
+            run(kc, setup.replace('name = "biz_a"', 'name = "biz_b"'))
+            _, _, r = run(kc, "%compare a --on valid --metrics kept "
+                              "--bootstrap 20")
+            self.assertIn("kept", r["text/plain"])
+            reply, _, _ = run(kc, 'metrics.define("auc", "function() '
+                              'return 1 end")', allow_error=True)
+            self.assertIn("built-in metric", reply["evalue"])
+            reply, _, _ = run(kc, 'metrics.define("broken", "retun 1")',
+                              allow_error=True)
+            self.assertIn("metric 'broken' does not compile",
+                          reply["evalue"])
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
     def test_errors_name_the_problem(self):
         cases = [
             ("%compare a nope --on valid", "no model 'nope'"),

@@ -220,8 +220,9 @@ static void compare_input(trl_compare_input *in, double *y, double *s0,
     }
     scores[0] = s0;
     scores[1] = s1;
-    *in = (trl_compare_input){metrics, nmetrics, scores, 2, y, NULL, NULL, n,
-                              200, 1};
+    *in = (trl_compare_input){.metrics = metrics, .nmetrics = nmetrics,
+                              .scores = scores, .nmodels = 2, .y = y,
+                              .n = n, .resamples = 200, .seed = 1};
 }
 
 static void test_bootstrap_is_deterministic_and_paired(void **state)

@@ -482,7 +482,9 @@ static void test_compare_is_recorded_as_evidence(void **state)
     assert_int_equal(trl_registry_register_model(r, "cand", ms[1], &v, &err),
                      0);
     const char *names[2] = {"auc", "logloss"};
-    trl_compare_request rq = {ms, 2, on, names, 2, 50, 3, NULL, NULL, NULL};
+    trl_compare_request rq = {.models = ms, .nmodels = 2, .on = on,
+                              .metrics = names, .nmetrics = 2,
+                              .resamples = 50, .seed = 3};
     json_t *res = trl_compare_models(&rq, &err);
     if (!res)
         fail_msg("%s", err.message);
