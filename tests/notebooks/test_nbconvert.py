@@ -280,6 +280,33 @@ class ModelsNotebook(unittest.TestCase):
         table = outputs(nb["cells"][2])[0]["data"]
         self.assertIn("nb_model@1", text(table["text/html"]))
 
+    def test_compare_renders_table_and_plots(self):
+        fixtures = os.path.join(HERE, "..", "unit", "registry", "fixtures",
+                                "models")
+        path = write_notebook([
+            'd = features.read_csv("%s")\n'
+            'valid = features.read_csv("%s")\n'
+            'a = models.train{name = "nb_a", data = d, target = "label", '
+            'progress = false, params = {num_boost_round = 10}}\n'
+            'b = models.train{name = "nb_b", algo = "logistic", data = d, '
+            'target = "label", progress = false, '
+            'features = {"x1", "x2", "plan"}}'
+            % (os.path.join(fixtures, "binary.csv"),
+               os.path.join(fixtures, "binary_eval.csv")),
+            "%compare a b --on valid --bootstrap 200 --seed 3",
+        ])
+        proc, nb = execute_to_notebook(path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        outs = outputs(nb["cells"][1])
+        self.assertEqual(len(outs), 1, outs)
+        data = outs[0]["data"]
+        html = text(data["text/html"])
+        self.assertIn("<table>", html)
+        self.assertIn("<svg", html)
+        self.assertIn("nb_b@1", html)
+        self.assertIn("200 paired bootstrap resamples (seed 3)",
+                      text(data["text/plain"]))
+
 
 class HtmlExport(unittest.TestCase):
     def test_html_contains_rendered_table(self):

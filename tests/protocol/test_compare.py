@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unittest
 
 from jupyter_client.manager import start_new_kernel
@@ -142,6 +143,34 @@ class CompareTests(unittest.TestCase):
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+
+    def test_interrupt_stops_a_long_bootstrap(self):
+        # 50k rows x 100000 resamples: minutes, unless interrupted
+        big = os.path.join(self.dir, "big.csv")
+        with open(os.path.join(FIXTURES, "binary.csv")) as f:
+            header, *rows = f.read().splitlines()
+        with open(big, "w") as f:
+            f.write("\n".join([header] + rows * 125) + "\n")
+        run(self.kc, 'big = features.read_csv("%s")' % big)
+        msg_id = self.kc.execute("%compare a b --on big --bootstrap 100000")
+        while True:
+            m = self.kc.get_iopub_msg(timeout=60)
+            if (m["parent_header"].get("msg_id") == msg_id
+                    and m["msg_type"] == "execute_input"):
+                break
+        time.sleep(0.5)
+        self.km.interrupt_kernel()
+        reply = self.kc.get_shell_msg(timeout=60)["content"]
+        self.assertEqual(reply["status"], "error")
+        self.assertEqual(reply["ename"], "KeyboardInterrupt")
+        while True:
+            m = self.kc.get_iopub_msg(timeout=60)
+            if (m["parent_header"].get("msg_id") == msg_id
+                    and m["msg_type"] == "status"
+                    and m["content"]["execution_state"] == "idle"):
+                break
+        _, out, _ = run(self.kc, "print(#valid)")
+        self.assertEqual(out, "150\n")
 
     def test_errors_name_the_problem(self):
         cases = [
