@@ -3,6 +3,7 @@
  * found once) under a weighting, so one code path serves a plain call and
  * each paired-bootstrap resample, in O(n) (O(groups) for ranking). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,12 @@ struct trl_metric_prep {
     double *y, *s, *w;
     size_t *perm;
     double *loss;  /* mean-loss metrics: each row's loss, computed once */
+    /* the bootstrap's hot path when every sample weight is 1: labels and
+     * ties as bytes (tie[i]: row i+1 has the same score), so a resample of
+     * auc or a mean loss is integer counting */
+    int unweighted;
+    uint8_t *y8, *tie;
+    uint32_t *perm32;
     /* ranking: one value per group (NaN = not counted, e.g. no relevant
      * rows for recall@k) */
     double *per_group;
@@ -132,6 +139,9 @@ void trl_metric_prep_free(trl_metric_prep *p)
     free(p->w);
     free(p->perm);
     free(p->loss);
+    free(p->y8);
+    free(p->tie);
+    free(p->perm32);
     free(p->per_group);
     free(p);
 }
@@ -232,6 +242,21 @@ trl_metric_prep *trl_metric_prepare(const trl_metric *m,
             goto oom;
         for (size_t i = 0; i < d->n; i++)
             p->loss[i] = row_loss(m->id, p->y[i], p->s[i]);
+    }
+    p->unweighted = 1;
+    for (size_t i = 0; d->w && i < d->n; i++)
+        p->unweighted &= d->w[i] == 1.0;
+    if (ranked && p->unweighted && d->n <= UINT32_MAX) {
+        p->y8 = malloc(d->n);
+        p->tie = malloc(d->n);
+        p->perm32 = malloc(d->n * sizeof *p->perm32);
+        if (!p->y8 || !p->tie || !p->perm32)
+            goto oom;
+        for (size_t i = 0; i < d->n; i++) {
+            p->y8[i] = p->y[i] == 1.0;
+            p->tie[i] = i + 1 < d->n && p->s[i + 1] == p->s[i];
+            p->perm32[i] = (uint32_t)p->perm[i];
+        }
     }
     free(k);
     return p;
@@ -334,8 +359,30 @@ static inline double weight(const trl_metric_prep *p, const uint8_t *c,
 }
 
 /* Mann-Whitney over blocks of tied scores: a tie counts 1/2. */
+/* auc under bootstrap counts with unit weights: whole numbers until the
+ * area, summed once per block of tied scores. */
+static double auc_counts(const trl_metric_prep *p, const uint8_t *c)
+{
+    uint64_t tp = 0, fp = 0, btp = 0, bfp = 0;
+    double area = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        uint64_t cnt = c[p->perm32[i]], y = p->y8[i];
+        btp += cnt * y;
+        bfp += cnt * (1 - y);
+        if (!p->tie[i]) {
+            area += (double)bfp * ((double)tp + (double)btp / 2.0);
+            tp += btp;
+            fp += bfp;
+            btp = bfp = 0;
+        }
+    }
+    return tp > 0 && fp > 0 ? area / ((double)tp * (double)fp) : NAN;
+}
+
 static double auc(const trl_metric_prep *p, const uint8_t *c)
 {
+    if (c && p->y8)
+        return auc_counts(p, c);
     double tp = 0, fp = 0, area = 0;
     for (size_t a = 0, b; a < p->n; a = b) {
         double btp = 0, bfp = 0;
@@ -351,9 +398,35 @@ static double auc(const trl_metric_prep *p, const uint8_t *c)
     return tp > 0 && fp > 0 ? area / (tp * fp) : NAN;
 }
 
+/* average_precision under bootstrap counts with unit weights. */
+static double ap_counts(const trl_metric_prep *p, const uint8_t *c)
+{
+    uint64_t pos = 0, tp = 0, fp = 0, btp = 0;
+    for (size_t i = 0; i < p->n; i++)
+        pos += (uint64_t)c[p->perm32[i]] * p->y8[i];
+    if (pos == 0)
+        return 0.0;
+    double ap = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        uint64_t cnt = c[p->perm32[i]], y = p->y8[i];
+        btp += cnt * y;
+        fp += cnt * (1 - y);
+        if (!p->tie[i]) {
+            tp += btp;
+            if (btp)
+                ap += (double)btp / (double)pos *
+                      ((double)tp / (double)(tp + fp));
+            btp = 0;
+        }
+    }
+    return ap;
+}
+
 /* Average precision: sum over thresholds of (R_n - R_n-1) * P_n. */
 static double average_precision(const trl_metric_prep *p, const uint8_t *c)
 {
+    if (c && p->y8)
+        return ap_counts(p, c);
     double tp = 0, fp = 0, ap = 0, pos = 0;
     for (size_t i = 0; i < p->n; i++)
         pos += weight(p, c, i) * p->y[i];
@@ -452,6 +525,18 @@ static int is_mean_loss(trl_metric_id id)
  * multiply-add per row, as every bootstrap resample pays it. */
 static double mean_loss(const trl_metric_prep *p, const uint8_t *c)
 {
+    if (c && p->unweighted) {
+        double sum = 0;
+        uint64_t total = 0;
+        for (size_t i = 0; i < p->n; i++) {
+            sum += c[i] * p->loss[i];
+            total += c[i];
+        }
+        if (total == 0)
+            return NAN;
+        double mean = sum / (double)total;
+        return p->m.id == TRL_METRIC_RMSE ? sqrt(mean) : mean;
+    }
     double sum = 0, total = 0;
     for (size_t i = 0; i < p->n; i++) {
         double w = weight(p, c, i);
