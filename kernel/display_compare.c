@@ -34,7 +34,8 @@ static void value_text(const json_t *c, char *out, size_t size)
 }
 
 /* "+0.0004 [-0.0001, 0.0009] p=0.32", or "" for the baseline. A p-value
- * of 0 means no resample crossed zero: shown as p<1/B. */
+ * of 0 means no resample crossed zero: the smallest two-sided value B
+ * resamples can show is 2/B, so it reads p<2/B. */
 static void delta_text(const json_t *c, long long resamples, char *out,
                        size_t size)
 {
@@ -47,7 +48,7 @@ static void delta_text(const json_t *c, long long resamples, char *out,
         snprintf(out, size, "\xce\x94 %+.4f", d);
     else if (p == 0 && resamples > 0)
         snprintf(out, size, "\xce\x94 %+.4f [%+.4f, %+.4f] p<%.2g", d, lo,
-                 hi, 1.0 / (double)resamples);
+                 hi, 2.0 / (double)resamples);
     else
         snprintf(out, size, "\xce\x94 %+.4f [%+.4f, %+.4f] p=%.2g", d, lo,
                  hi, p);

@@ -5,6 +5,7 @@
  * seeded from (seed, index) so the answer does not depend on the split. */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,6 +77,10 @@ typedef struct job {
     double *values;               /* [resample][metric][model] */
     int first, step;              /* resamples first, first+step, ... */
     int stopped;
+    int polls;                    /* on the calling thread: may ask the
+                                   * interrupt callback, which is not
+                                   * thread-safe */
+    atomic_int *stop;             /* set there, read by every share */
 } job;
 
 static void *run_resamples(void *arg)
@@ -93,7 +98,9 @@ static void *run_resamples(void *arg)
         return NULL;
     }
     for (int b = j->first; b < in->resamples; b += j->step) {
-        if (trl__registry_interrupted()) {
+        if (j->polls && trl__registry_interrupted())
+            atomic_store(j->stop, 1);
+        if (atomic_load(j->stop)) {
             j->stopped = TRL_EINTR;
             break;
         }
@@ -198,18 +205,48 @@ static int eval_external(const trl_compare_input *in, const double *w,
     return 0;
 }
 
+/* Growing buffers for a resample's rows, repeated as counted. */
+typedef struct expanded {
+    double *y, *s, *w;
+    size_t *rows;
+    size_t cap;
+} expanded;
+
+static int expand_reserve(expanded *x, size_t n)
+{
+    if (n <= x->cap)
+        return 0;
+    double *y = realloc(x->y, n * sizeof *y);
+    if (y)
+        x->y = y;
+    double *s2 = realloc(x->s, n * sizeof *s2);
+    if (s2)
+        x->s = s2;
+    double *w = realloc(x->w, n * sizeof *w);
+    if (w)
+        x->w = w;
+    size_t *r = realloc(x->rows, n * sizeof *r);
+    if (r)
+        x->rows = r;
+    if (!y || !s2 || !w || !r)
+        return -1;
+    x->cap = n;
+    return 0;
+}
+
 /* The external metrics under every resample, on this thread (a Lua
- * function cannot run elsewhere). Resample b's row counts are drawn as the
- * workers drew them: rows first from the state seeded by (seed, b). */
+ * function cannot run elsewhere). A business metric sees the resample as
+ * rows, each repeated as often as it was drawn, so a function that ignores
+ * its weights is still resampled; the counts are those the workers drew
+ * for resample b: rows first, from the state seeded by (seed, b). */
 static int resample_external(const trl_compare_input *in, double *values,
                              trl_error *err)
 {
     size_t n = in->n, nm = in->nmodels;
     size_t stride = (in->nmetrics + in->nexternal) * nm;
     uint8_t *counts = malloc(n ? n : 1);
-    double *w = malloc((n ? n : 1) * sizeof *w);
-    int rc = counts && w ? 0 : trl_error_set(err, TRL_ENOMEM,
-                                             "out of memory");
+    expanded x = {0};
+    int rc = counts ? 0 : trl_error_set(err, TRL_ENOMEM, "out of memory");
     for (int b = 0; rc == 0 && b < in->resamples; b++) {
         if (trl__registry_interrupted()) {
             rc = trl__registry_interrupt_error(err);
@@ -217,13 +254,40 @@ static int resample_external(const trl_compare_input *in, double *values,
         }
         uint64_t state = in->seed ^ trl__mix64((uint64_t)b + 1);
         draw(&state, counts, n);
+        size_t total = 0;
         for (size_t i = 0; i < n; i++)
-            w[i] = (in->w ? in->w[i] : 1.0) * counts[i];
-        rc = eval_external(in, w, values + (size_t)b * stride +
-                                      in->nmetrics * nm, err);
+            total += counts[i];
+        if (expand_reserve(&x, total ? total : 1) != 0) {
+            rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
+            break;
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            for (uint8_t c = 0; c < counts[i]; c++, k++) {
+                x.y[k] = in->y[i];
+                x.w[k] = in->w ? in->w[i] : 1.0;
+                x.rows[k] = in->rows ? in->rows[i] : i;
+            }
+        double *vals = values + (size_t)b * stride + in->nmetrics * nm;
+        for (size_t e = 0; rc == 0 && e < in->nexternal; e++) {
+            const trl_metric_external *m = &in->external[e];
+            for (size_t mk = 0; rc == 0 && mk < nm; mk++) {
+                k = 0;
+                for (size_t i = 0; i < n; i++)
+                    for (uint8_t c = 0; c < counts[i]; c++)
+                        x.s[k++] = in->scores[mk][i];
+                trl_metric_call call = {x.y, x.s, x.w, total, x.rows,
+                                        in->frame, mk};
+                if (m->eval(m->ctx, &call, &vals[e * nm + mk], err) != 0)
+                    rc = err ? err->code : TRL_EINVAL;
+            }
+        }
     }
     free(counts);
-    free(w);
+    free(x.y);
+    free(x.s);
+    free(x.w);
+    free(x.rows);
     return rc;
 }
 
@@ -237,12 +301,12 @@ int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
     int rc = 0;
     if (!preps)
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
-    job j = {in, preps, 0, 0, NULL, 0, 1, 0};
+    atomic_int stop = 0;
+    job j = {in, preps, 0, 0, NULL, 0, 1, 0, 0, &stop};
     for (size_t c = 0; c < cells; c++) {
         const trl_metric *m = &in->metrics[c / nm];
-        trl_metric_data d = {in->y, in->scores[c % nm],
-                             m->kind == TRL_METRIC_RANKING ? NULL : in->w,
-                             in->group, in->n};
+        trl_metric_data d = {in->y, in->scores[c % nm], in->w, in->group,
+                             in->n};
         if (!(preps[c] = trl_metric_prepare(m, &d, err))) {
             rc = err ? err->code : TRL_EINVAL;
             goto done;
@@ -297,8 +361,10 @@ int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
                                     &jobs[t]) == 0;
     }
     for (int t = 0; t < nt; t++)
-        if (!started[t])
+        if (!started[t]) {
+            jobs[t].polls = 1;  /* this thread may ask the callback */
             run_resamples(&jobs[t]);
+        }
     for (int t = 0; t < nt; t++) {
         if (started[t])
             pthread_join(threads[t], NULL);

@@ -364,16 +364,20 @@ static json_t *model_curves(const table *t, size_t k, ranked *buf)
     qsort(buf, n, sizeof *buf, by_score_desc);
     double fpr[CURVE_POINTS + 2], tpr[CURVE_POINTS + 2];
     double rec[CURVE_POINTS + 2], prec[CURVE_POINTS + 2];
-    size_t np = 0, step = n / CURVE_POINTS + 1;
+    size_t np = 0, step = n / CURVE_POINTS + 1, next_at = step;
     double tp = 0, fp = 0;
     fpr[np] = tpr[np] = rec[np] = 0;
     prec[np++] = 1;
     for (size_t i = 0; i < n; i++) {
         tp += buf[i].w * buf[i].y;
         fp += buf[i].w * (1 - buf[i].y);
+        /* a point at the first threshold (end of a block of tied scores)
+         * past each step, and always at the last */
         int block_end = i + 1 == n || buf[i + 1].s != buf[i].s;
-        if (block_end && ((i + 1) % step == 0 || i + 1 == n) &&
-            np < CURVE_POINTS + 2) {
+        if (block_end && (i + 1 >= next_at || i + 1 == n)) {
+            next_at = i + 1 + step;
+            if (np == CURVE_POINTS + 2)
+                np--;  /* the last point replaces the one before */
             fpr[np] = N > 0 ? fp / N : 0;
             tpr[np] = P > 0 ? tp / P : 0;
             rec[np] = tpr[np];

@@ -157,6 +157,11 @@ static int check_labels(const trl_metric *m, const trl_metric_data *d,
         if (m->kind == TRL_METRIC_RANKING && !(y >= 0.0))
             return trl_error_set(err, TRL_EINVAL, "%s needs relevance >= 0; "
                                  "row %zu has %g", m->name, i + 1, y);
+        if ((m->id == TRL_METRIC_BRIER || m->id == TRL_METRIC_ECE) &&
+            !(d->s[i] >= 0.0 && d->s[i] <= 1.0))
+            return trl_error_set(err, TRL_EINVAL, "%s needs probabilities "
+                                 "in [0, 1]; row %zu has %g (a margin?)",
+                                 m->name, i + 1, d->s[i]);
         if (d->w && !(d->w[i] >= 0.0))
             return trl_error_set(err, TRL_EINVAL, "weights must be >= 0; row "
                                  "%zu has %g", i + 1, d->w[i]);
@@ -182,6 +187,11 @@ trl_metric_prep *trl_metric_prepare(const trl_metric *m,
         trl_error_set(err, TRL_EINVAL, "%s is a ranking metric: give the "
                       "column that groups rows into queries or users",
                       m->name);
+        return NULL;
+    }
+    if (m->kind == TRL_METRIC_RANKING && d->w) {
+        trl_error_set(err, TRL_EINVAL, "%s: ranking metrics take no sample "
+                      "weights", m->name);
         return NULL;
     }
     if (check_labels(m, d, err) != 0)

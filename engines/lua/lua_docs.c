@@ -91,8 +91,9 @@ static const struct {
      "metrics.define(name, fn | \"function(y, p, w, ...) ... end\" [, "
      "{higher_is_better=true, columns={\"revenue\"}}]) -> name\n\nA "
      "business metric, usable wherever a built-in is (compare, %compare). "
-     "fn gets the labels y, the scores p, the weights w (sample weight "
-     "times bootstrap count: write it weighted) and the named columns, and "
+     "fn gets the labels y, the scores p, the sample weights w (all 1 "
+     "without --weight) and the named columns, each a column of the rows "
+     "being judged (a bootstrap resample repeats rows as drawn), and "
      "returns a number. Source text is kept in the registry; a function "
      "value lasts for the session."},
     {"compare",

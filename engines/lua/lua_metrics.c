@@ -295,6 +295,10 @@ static int business_main(lua_State *L)
     int entry = lua_gettop(L);
     lua_getfield(L, entry, "columns");
     int cols = lua_gettop(L);
+    luaL_checkstack(L, 8 + (int)lua_rawlen(L, cols), "too many columns");
+    if (lua_rawlen(L, cols) && (!c->rows || !c->frame))
+        return luaL_error(L, "it reads columns, which only compare can "
+                          "give it");
     lua_getfield(L, entry, "fn");
     push_f64(L, c->y, c->n, 0, "y");
     push_f64(L, c->s, c->n, 0, "p");
@@ -333,10 +337,18 @@ static int business_eval(void *ctx, const trl_metric_call *call,
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
     lua_pushcfunction(L, business_main);
     lua_pushlightuserdata(L, &j);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    int st = lua_pcall(L, 1, 0, 0);
+    /* the columns it made live outside the Lua heap, where the collector
+     * cannot see them: a step sized like them keeps pace */
+    lua_gc(L, LUA_GCSTEP, (int)(call->n * sizeof(double) * 8 / 1024 + 1));
+    if (st != LUA_OK) {
+        int interrupted = lua_type(L, -1) == LUA_TLIGHTUSERDATA;
         const char *msg = lua_tostring(L, -1);
-        trl_error_set(err, TRL_EINVAL, "business metric: %s",
-                      msg ? msg : "(error object is not a string)");
+        if (interrupted)
+            trl_error_set(err, TRL_EINTR, "interrupted");
+        else
+            trl_error_set(err, TRL_EINVAL, "business metric: %s",
+                          msg ? msg : "(error object is not a string)");
         lua_pop(L, 1);
         return err ? err->code : TRL_EINVAL;
     }
@@ -482,6 +494,8 @@ static int l_compare(lua_State *L)
     lua_getfield(L, 1, "metrics");
     if (lua_istable(L, -1)) {
         int t = lua_gettop(L);
+        /* each name stays on the stack (anchored) while compare runs */
+        luaL_checkstack(L, 32 + 16, "too many metrics");
         for (lua_Integer i = 1; i <= (lua_Integer)lua_rawlen(L, t); i++) {
             lua_rawgeti(L, t, i);
             if (lua_type(L, -1) != LUA_TSTRING || c.nmetrics == 32)
@@ -518,12 +532,19 @@ static int l_compare(lua_State *L)
             c.metrics[kept++] = c.metrics[i];
             continue;
         }
-        if (business_metric(L, c.metrics[i],
-                            &c.external[c.nexternal]) == 0) {
+        /* protected: a stored definition that fails to compile must not
+         * leak the ones already looked up */
+        metric_lookup ml = {c.metrics[i], &c.external[c.nexternal],
+                            TRL_ENOTFOUND};
+        int st = trl__lua_protect(L, metric_lookup_main, &ml);
+        if (st == LUA_OK && ml.rc == 0) {
             c.nexternal++;
             continue;
         }
         compare_call_free(&c);
+        if (st != LUA_OK)
+            return luaL_error(L, "metric '%s' cannot be loaded from the "
+                              "registry", c.metrics[i]);
         return trl__lf_fail(L, &perr);
     }
     c.nmetrics = kept;

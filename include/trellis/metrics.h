@@ -85,8 +85,9 @@ double trl_metric_eval(const trl_metric_prep *p, const uint8_t *counts);
 struct trl_frame;
 
 /* What a metric defined outside C (a user's business metric, written in
- * Lua) is called with: the rows kept, one model's scores, and the weights
- * of this evaluation (sample weight times bootstrap count). */
+ * Lua) is called with: the rows of this evaluation (a bootstrap resample
+ * repeats each row as often as it was drawn), one model's scores, and
+ * the sample weights. */
 typedef struct trl_metric_call {
     const double *y;
     const double *s;

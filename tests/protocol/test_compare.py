@@ -172,6 +172,22 @@ class CompareTests(unittest.TestCase):
         _, out, _ = run(self.kc, "print(#valid)")
         self.assertEqual(out, "150\n")
 
+    def test_thirty_two_metrics_and_a_metric_that_ignores_weights(self):
+        names = ", ".join(['"auc"'] * 32)
+        _, out, _ = run(self.kc, 'r = compare{models = {a}, on = valid, '
+                        'metrics = {%s}, bootstrap = 10}\n'
+                        'print(#r.metrics)' % names)
+        self.assertEqual(out, "32\n")
+        # resampled as rows: an interval even when w is ignored
+        run(self.kc, 'metrics.define("hits", function(y, p, w) '
+                     'return (y * p:ge(0.5)):sum() / #y end)')
+        _, out, _ = run(self.kc, 'r = compare{models = {a, b}, on = valid, '
+                        'metrics = {"hits"}, bootstrap = 200}\n'
+                        'local c = r:value("hits", 2)\n'
+                        'print(c.lo < c.value and c.value < c.hi, '
+                        'c.delta_lo < c.delta_hi)')
+        self.assertEqual(out, "true\ttrue\n")
+
     def test_errors_name_the_problem(self):
         cases = [
             ("%compare a nope --on valid", "no model 'nope'"),

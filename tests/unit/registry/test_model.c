@@ -542,6 +542,29 @@ static void test_compare_is_recorded_as_evidence(void **state)
     trl_frame_decref(e);
 }
 
+/* A model with two distinct scores still draws its ROC corner. */
+static void test_curves_with_few_distinct_scores(void **state)
+{
+    (void)state;
+    trl_frame *d = fixture("binary.csv");
+    trl_model *m = train_ok("xgboost", d, "x1,x2", "label",
+                            "{\"num_boost_round\": 1, \"max_depth\": 1}",
+                            NULL, NULL);
+    trl_model *ms[1] = {m};
+    trl_error err = {0};
+    trl_compare_request rq = {.models = ms, .nmodels = 1, .on = d};
+    json_t *res = trl_compare_models(&rq, &err);
+    assert_non_null(res);
+    json_t *fpr = json_object_get(json_array_get(json_object_get(res,
+                                                                 "curves"),
+                                                 0), "fpr");
+    /* (0, 0), the corner between the two scores, (1, 1) */
+    assert_int_equal(json_array_size(fpr), 3);
+    json_decref(res);
+    trl_model_decref(m);
+    trl_frame_decref(d);
+}
+
 /* ---- bad input ------------------------------------------------------------------------- */
 
 static void expect_refused(const char *algo, trl_frame *d, const char *feats,
@@ -735,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_stages),
         cmocka_unit_test(test_save_native_formats),
         cmocka_unit_test(test_compare_is_recorded_as_evidence),
+        cmocka_unit_test(test_curves_with_few_distinct_scores),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_interrupt_registers_nothing),
     };
