@@ -93,45 +93,48 @@ static int parse(const char *text, args *a, const char **why)
     return 0;
 }
 
+/* What a variable called name holds (a new reference in *f or *m), or
+ * else the registry, which is then returned (NULL with err set when it is
+ * unavailable). */
+static trl_registry *look_up(trl_magic_env *env, const char *name,
+                             const char *what, trl_frame **f, trl_model **m,
+                             trl_error *err)
+{
+    trl_engine *e = trl_magic_engine(env);
+    *f = NULL;
+    *m = NULL;
+    if (e && e->ops->lookup)
+        e->ops->lookup(e, name, f, m);
+    trl_registry *r = trl_magic_registry(env);
+    if (!r && !*f && !*m)
+        trl_error_set(err, TRL_ENOTFOUND, "no variable holds a %s called "
+                      "'%s', and the registry is not available", what, name);
+    return r;
+}
+
 /* A model named as code names it: a variable holding one, else the
  * registry's spec. */
 static trl_model *find_model(trl_magic_env *env, const char *name,
                              trl_error *err)
 {
-    trl_engine *e = trl_magic_engine(env);
-    trl_frame *f = NULL;
-    trl_model *m = NULL;
-    if (e && e->ops->lookup)
-        e->ops->lookup(e, name, &f, &m);
+    trl_frame *f;
+    trl_model *m;
+    trl_registry *r = look_up(env, name, "model", &f, &m, err);
     trl_frame_decref(f);
-    if (m)
+    if (m || !r)
         return m;
-    trl_registry *r = trl_magic_registry(env);
-    if (!r) {
-        trl_error_set(err, TRL_ENOTFOUND, "no variable holds a model called "
-                      "'%s', and the registry is not available", name);
-        return NULL;
-    }
     return trl_registry_get_model(r, name, err);
 }
 
 static trl_frame *find_frame(trl_magic_env *env, const char *name,
                              trl_error *err)
 {
-    trl_engine *e = trl_magic_engine(env);
-    trl_frame *f = NULL;
-    trl_model *m = NULL;
-    if (e && e->ops->lookup)
-        e->ops->lookup(e, name, &f, &m);
+    trl_frame *f;
+    trl_model *m;
+    trl_registry *r = look_up(env, name, "frame", &f, &m, err);
     trl_model_decref(m);
-    if (f)
+    if (f || !r)
         return f;
-    trl_registry *r = trl_magic_registry(env);
-    if (!r) {
-        trl_error_set(err, TRL_ENOTFOUND, "no variable holds a frame called "
-                      "'%s', and the registry is not available", name);
-        return NULL;
-    }
     return trl_registry_get(r, name, err);
 }
 
