@@ -93,9 +93,9 @@ static int parse(const char *text, args *a, const char **why)
     return 0;
 }
 
-/* What a variable called name holds (a new reference in *f or *m), or
- * else the registry, which is then returned (NULL with err set when it is
- * unavailable). */
+/* What a variable called name holds (a new reference in *f or *m); the
+ * registry to look in otherwise, or NULL with err set saying neither has
+ * a `what` called name. */
 static trl_registry *look_up(trl_magic_env *env, const char *name,
                              const char *what, trl_frame **f, trl_model **m,
                              trl_error *err)
@@ -106,7 +106,7 @@ static trl_registry *look_up(trl_magic_env *env, const char *name,
     if (e && e->ops->lookup)
         e->ops->lookup(e, name, f, m);
     trl_registry *r = trl_magic_registry(env);
-    if (!r && !*f && !*m)
+    if (!r)
         trl_error_set(err, TRL_ENOTFOUND, "no variable holds a %s called "
                       "'%s', and the registry is not available", what, name);
     return r;
@@ -119,10 +119,14 @@ static trl_model *find_model(trl_magic_env *env, const char *name,
 {
     trl_frame *f;
     trl_model *m;
-    trl_registry *r = look_up(env, name, "model", &f, &m, err);
+    trl_error none = {0};
+    trl_registry *r = look_up(env, name, "model", &f, &m, &none);
     trl_frame_decref(f);
-    if (m || !r)
+    if (m || !r) {
+        if (!m && err)
+            *err = none;
         return m;
+    }
     return trl_registry_get_model(r, name, err);
 }
 
@@ -131,10 +135,14 @@ static trl_frame *find_frame(trl_magic_env *env, const char *name,
 {
     trl_frame *f;
     trl_model *m;
-    trl_registry *r = look_up(env, name, "frame", &f, &m, err);
+    trl_error none = {0};
+    trl_registry *r = look_up(env, name, "frame", &f, &m, &none);
     trl_model_decref(m);
-    if (f || !r)
+    if (f || !r) {
+        if (!f && err)
+            *err = none;
         return f;
+    }
     return trl_registry_get(r, name, err);
 }
 
