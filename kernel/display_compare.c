@@ -154,6 +154,7 @@ static void table(trl_strbuf *b, const json_t *models, const json_t *metrics,
 #define PANEL_W 280
 #define PANEL_H 240
 #define PAD 36
+#define LEGEND_PER_LINE 4
 
 static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c",
                                       "#d62728", "#9467bd", "#8c564b",
@@ -266,7 +267,9 @@ static void plots(trl_strbuf *b, const json_t *r)
     const json_t *cv = json_object_get(r, "curves");
     const json_t *models = json_object_get(r, "models");
     size_t nm = json_array_size(models), k;
-    int height = PANEL_H + 40 +
+    /* the legend takes a line per LEGEND_PER_LINE models */
+    int legend = 20 * (int)((nm + LEGEND_PER_LINE - 1) / LEGEND_PER_LINE);
+    int height = PANEL_H + 20 + legend +
                  (nm > 1 ? 40 + 16 * (int)((nm - 1) * json_array_size(
                                                json_object_get(r, "metrics")))
                          : 0);
@@ -309,16 +312,17 @@ static void plots(trl_strbuf *b, const json_t *r)
     /* the legend */
     for (k = 0; k < nm; k++) {
         const char *ref = json_string_value(json_array_get(models, k));
+        int x = 40 + (int)(k % LEGEND_PER_LINE) * 200;
+        int y = PANEL_H + 8 + 20 * (int)(k / LEGEND_PER_LINE);
         trl_strbuf_printf(b, "<rect x=\"%d\" y=\"%d\" width=\"12\" "
                           "height=\"12\" fill=\"%s\"/><text x=\"%d\" "
-                          "y=\"%d\" font-size=\"12\">", 40 + (int)k * 220,
-                          PANEL_H + 8, color(k), 56 + (int)k * 220,
-                          PANEL_H + 19);
+                          "y=\"%d\" font-size=\"12\">", x, y, color(k),
+                          x + 16, y + 11);
         trl_strbuf_html(b, ref ? ref : "(unregistered)");
         trl_strbuf_printf(b, "</text>");
     }
     if (nm > 1)
-        deltas(b, r, 0, PANEL_H + 36);
+        deltas(b, r, 0, PANEL_H + 16 + legend);
     trl_strbuf_printf(b, "</svg>\n");
 }
 
@@ -342,7 +346,8 @@ json_t *trl_display_comparison(const json_t *r)
         if (json_is_string(v))
             snprintf(label, sizeof label, "segment %s", json_string_value(v));
         else
-            snprintf(label, sizeof label, "segment %g", num(seg, "value"));
+            snprintf(label, sizeof label, "segment %.15g",
+                     num(seg, "value"));
         long long rows = json_integer_value(json_object_get(seg, "rows"));
         const char *why = json_string_value(json_object_get(seg, "error"));
         trl_strbuf_printf(&text, "\n%s: %lld rows%s%s\n", label, rows,
