@@ -21,14 +21,21 @@ static double num_at(const json_t *a, size_t i)
     return json_is_number(v) ? json_number_value(v) : 0.0;
 }
 
-/* "0.9203 [0.9198, 0.9209]", or the value alone without resamples. */
-static void value_text(const json_t *c, char *out, size_t size)
+/* "0.9203 [0.9198, 0.9209]", or the value alone without resamples; a
+ * trailing "(k/B)" when only k resamples had a value (one class in a
+ * small segment), as the interval then rests on those alone. */
+static void value_text(const json_t *c, long long resamples, char *out,
+                       size_t size)
 {
     double v = num(c, "value"), lo = num(c, "lo"), hi = num(c, "hi");
+    long long defined = json_integer_value(json_object_get(c, "defined"));
     if (isnan(v))
         snprintf(out, size, "undefined");
     else if (isnan(lo))
         snprintf(out, size, "%.4f", v);
+    else if (defined < resamples)
+        snprintf(out, size, "%.4f [%.4f, %.4f] (%lld/%lld)", v, lo, hi,
+                 defined, resamples);
     else
         snprintf(out, size, "%.4f [%.4f, %.4f]", v, lo, hi);
 }
@@ -128,7 +135,7 @@ static void table(trl_strbuf *b, const json_t *models, const json_t *metrics,
         }
         for (j = 0; j < nm; j++) {
             json_t *c = json_array_get(cells, j);
-            value_text(c, v, sizeof v);
+            value_text(c, resamples, v, sizeof v);
             delta_text(c, resamples, d, sizeof d);
             int is_best = (int)j == best && nm > 1;
             int shows_delta = j > 0 && d[0];

@@ -160,6 +160,9 @@ static int summarise(const trl_compare_input *in, const double *values,
     for (size_t c = 0; c < cells; c++) {
         trl_compare_cell *o = &out[c];
         size_t base = c - c % nm;
+        o->defined = 0;
+        for (size_t b = 0; b < B; b++)
+            o->defined += isfinite(values[b * cells + c]) != 0;
         o->lo = percentile(values + c, B, cells, tmp, 0.025);
         o->hi = percentile(values + c, B, cells, tmp, 0.975);
         if (c == base) {
@@ -329,7 +332,7 @@ int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
         rc = eval_external(in, NULL, vals, err);
         for (size_t c = cells; rc == 0 && c < all; c++) {
             out[c] = (trl_compare_cell){vals[c - cells], NAN, NAN, 0,
-                                        NAN, NAN, NAN};
+                                        NAN, NAN, NAN, 0};
         }
         free(vals);
         if (rc)

@@ -202,10 +202,11 @@ static json_t *compare_rows(const trl_compare_request *rq, const table *t,
         for (size_t k = 0; k < nm; k++) {
             const trl_compare_cell *c = &cells[j * nm + k];
             json_array_append_new(row, json_pack(
-                "{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "value",
+                "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:i}", "value",
                 number(c->value), "lo", number(c->lo), "hi", number(c->hi),
                 "delta", number(c->delta), "delta_lo", number(c->delta_lo),
-                "delta_hi", number(c->delta_hi), "p", number(c->p)));
+                "delta_hi", number(c->delta_hi), "p", number(c->p),
+                "defined", c->defined));
             const trl_compare_cell *b = best < 0 ? NULL
                                                  : &cells[j * nm + best];
             if (isfinite(c->value) &&

@@ -133,6 +133,9 @@ typedef struct trl_compare_input {
 typedef struct trl_compare_cell {
     double value, lo, hi;
     double delta, delta_lo, delta_hi, p;
+    int defined;  /* resamples where the metric had a value (auc of a
+                   * resample with one class has none): the interval is
+                   * drawn from these */
 } trl_compare_cell;
 
 /* Fills out[metric * nmodels + model], the external metrics numbered

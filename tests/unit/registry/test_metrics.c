@@ -262,6 +262,24 @@ static void test_bootstrap_is_deterministic_and_paired(void **state)
     assert_true(c[1].delta == 0 && c[1].p == 1.0);
 }
 
+/* On 4 rows with one positive, many resamples lack a class: auc counts
+ * only the resamples where it is defined. */
+static void test_undefined_resamples_are_counted(void **state)
+{
+    (void)state;
+    double y[4] = {1, 0, 0, 0}, s0[4] = {0.9, 0.2, 0.4, 0.1};
+    const double *scores[1] = {s0};
+    trl_metric m;
+    trl_error err = {0};
+    trl_metric_parse("auc", &m, &err);
+    trl_compare_input in = {.metrics = &m, .nmetrics = 1, .scores = scores,
+                            .nmodels = 1, .y = y, .n = 4, .resamples = 400,
+                            .seed = 5};
+    trl_compare_cell c;
+    assert_int_equal(trl_compare_run(&in, &c, &err), 0);
+    assert_true(c.defined > 0 && c.defined < 400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_counts_are_repetition),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_bootstrap_is_deterministic_and_paired),
+        cmocka_unit_test(test_undefined_resamples_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
