@@ -196,13 +196,18 @@ trl_metric_prep *trl_metric_prepare(const trl_metric *m,
     }
     if (check_labels(m, d, err) != 0)
         return NULL;
+    /* only the rank metrics need score order; the rest keep row order,
+     * so a resample's counts are read in sequence and no sort records
+     * are made */
+    int ranked = m->id == TRL_METRIC_AUC || m->id == TRL_METRIC_PR_AUC;
+    int sorts = ranked || m->kind == TRL_METRIC_RANKING;
     trl_metric_prep *p = calloc(1, sizeof *p);
-    keyed *k = malloc(d->n * sizeof *k);
-    if (!p || !k)
+    keyed *k = sorts ? malloc(d->n * sizeof *k) : NULL;
+    if (!p || (sorts && !k))
         goto oom;
     p->m = *m;
     p->n = d->n;
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; k && i < d->n; i++)
         k[i] = (keyed){d->group ? d->group[i] : 0, d->s[i], i};
     if (m->kind == TRL_METRIC_RANKING) {
         qsort(k, d->n, sizeof *k, by_group_score);
@@ -228,9 +233,6 @@ trl_metric_prep *trl_metric_prepare(const trl_metric *m,
         free(k);
         return p;
     }
-    /* only the rank metrics need score order; the rest keep row order,
-     * so a resample's counts are read in sequence */
-    int ranked = m->id == TRL_METRIC_AUC || m->id == TRL_METRIC_PR_AUC;
     if (ranked)
         qsort(k, d->n, sizeof *k, by_score);
     p->y = malloc(d->n * sizeof *p->y);
@@ -240,7 +242,7 @@ trl_metric_prep *trl_metric_prepare(const trl_metric *m,
         (ranked && !(p->perm = malloc(d->n * sizeof *p->perm))))
         goto oom;
     for (size_t i = 0; i < d->n; i++) {
-        size_t r = k[i].row;
+        size_t r = k ? k[i].row : i;
         p->y[i] = d->y[r];
         p->s[i] = d->s[r];
         p->w[i] = d->w ? d->w[r] : 1.0;
@@ -627,11 +629,26 @@ int trl_metric_compute(const trl_metric *m, const trl_metric_data *d,
             return trl_error_set(err, TRL_EINVAL, "%s: the weights sum to "
                                  "zero", m->name);
     }
-    trl_metric_prep *p = trl_metric_prepare(m, d, err);
-    if (!p)
-        return err ? err->code : TRL_EINVAL;
-    double v = trl_metric_eval(p, NULL);
-    trl_metric_prep_free(p);
+    double v;
+    if (is_mean_loss(m->id) && d->n > 0) {
+        /* one pass, nothing prepared: what a single value needs */
+        if (check_labels(m, d, err) != 0)
+            return err ? err->code : TRL_EINVAL;
+        double sum = 0, total = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            double w = d->w ? d->w[i] : 1.0;
+            sum += w * row_loss(m->id, d->y[i], d->s[i]);
+            total += w;
+        }
+        v = !(total > 0) ? NAN
+            : m->id == TRL_METRIC_RMSE ? sqrt(sum / total) : sum / total;
+    } else {
+        trl_metric_prep *p = trl_metric_prepare(m, d, err);
+        if (!p)
+            return err ? err->code : TRL_EINVAL;
+        v = trl_metric_eval(p, NULL);
+        trl_metric_prep_free(p);
+    }
     if (isnan(v)) {
         if (m->id == TRL_METRIC_AUC)
             return trl_error_set(err, TRL_EINVAL, "auc is undefined: only "

@@ -54,10 +54,13 @@ static trl_metric_data gather(lua_State *L, const trl_column *y,
                               const trl_column *g)
 {
     size_t n = y->len;
-    size_t bytes = n * (sizeof(double) * 3 + sizeof(int64_t)) + 1;
+    /* room only for what is given: at 10M rows each array is 80 MB */
+    size_t bytes = n * sizeof(double) * (2 + (w != NULL)) +
+                   (g ? n * sizeof(int64_t) : 0) + 1;
     char *mem = lua_newuserdatauv(L, bytes, 0);
-    double *ys = (double *)mem, *ss = ys + n, *ws = ss + n;
-    int64_t *gs = (int64_t *)(ws + n);
+    double *ys = (double *)mem, *ss = ys + n;
+    double *ws = w ? ss + n : NULL;
+    int64_t *gs = g ? (int64_t *)(ss + n + (w ? n : 0)) : NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         double yi = trl_column_get_f64(y, i), si = trl_column_get_f64(s, i);
