@@ -192,50 +192,6 @@ static uint64_t ordered_bits(const trl_column *kc, size_t row)
     return 0;
 }
 
-/* Sorts (key[i], group[i]) by key: LSD radix on bytes, skipping a byte all
- * keys share (small ranges sort in a pass or two). O(n), where a
- * comparison sort of millions of groups takes seconds. */
-static int radix_sort(uint64_t *key, int32_t *group, size_t n)
-{
-    uint64_t *key2 = malloc((n ? n : 1) * sizeof *key2);
-    int32_t *group2 = malloc((n ? n : 1) * sizeof *group2);
-    if (!key2 || !group2) {
-        free(key2);
-        free(group2);
-        return TRL_ENOMEM;
-    }
-    uint64_t *k = key, *k2 = key2;
-    int32_t *g = group, *g2 = group2;
-    for (unsigned shift = 0; n && shift < 64; shift += 8) {
-        size_t pos[256] = {0};
-        for (size_t i = 0; i < n; i++)
-            pos[(k[i] >> shift) & 255]++;
-        if (pos[(k[0] >> shift) & 255] == n)
-            continue;
-        for (size_t d = 0, sum = 0; d < 256; d++) {
-            size_t c = pos[d];
-            pos[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) {
-            size_t p = pos[(k[i] >> shift) & 255]++;
-            k2[p] = k[i];
-            g2[p] = g[i];
-        }
-        uint64_t *tk = k;
-        k = k2;
-        k2 = tk;
-        int32_t *tg = g;
-        g = g2;
-        g2 = tg;
-    }
-    if (g != group)
-        memcpy(group, g, n * sizeof *group);
-    free(key2);
-    free(group2);
-    return 0;
-}
-
 typedef struct strkey {
     const char *s;
     size_t len;
@@ -264,7 +220,7 @@ static int sort_groups(const trl_column *kc, const groups *gs,
             keys[g] = ordered_bits(kc, gs->first_row[g]);
             order[g] = (int32_t)g;
         }
-        int rc = radix_sort(keys, order, n);
+        int rc = trl__radix_sort(keys, order, n);
         free(keys);
         return rc;
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "trellis/metrics.h"
+#include "registry/registry_int.h"
 
 /* scikit-learn 1.2 clips probabilities to the float64 machine epsilon in
  * log_loss, and divides by at least it in mape (see TRAPS.md). */
@@ -181,56 +182,32 @@ static uint64_t desc_key(double x)
     return ~u;
 }
 
-/* The rows in score-descending order, ties in row order: a stable LSD
- * radix sort on 16-bit digits, skipping digits every key shares. qsort
- * with a comparison callback was most of auc's time at 10M rows. A new
- * array of n row numbers, or NULL when out of memory. */
+/* The rows in score-descending order, ties in row order (the radix sort
+ * is stable): qsort with a comparison callback was most of auc's time at
+ * 10M rows. A new array of n row numbers, or NULL when out of memory or
+ * past 2^31 rows. */
 static size_t *sort_by_score(const double *s, size_t n)
 {
-    uint64_t *key = malloc(n * sizeof *key), *key2 = malloc(n * sizeof *key2);
-    size_t *row = malloc(n * sizeof *row), *row2 = malloc(n * sizeof *row2);
-    size_t *count = malloc(65536 * sizeof *count);
-    if (!key || !key2 || !row || !row2 || !count) {
-        free(key);
-        free(key2);
-        free(row);
-        free(row2);
-        free(count);
+    if (n > INT32_MAX)
+        return NULL;
+    uint64_t *key = malloc((n ? n : 1) * sizeof *key);
+    int32_t *row = malloc((n ? n : 1) * sizeof *row);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    int ok = key && row && order;
+    for (size_t i = 0; ok && i < n; i++) {
+        key[i] = desc_key(s[i]);
+        row[i] = (int32_t)i;
+    }
+    ok = ok && trl__radix_sort(key, row, n) == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        order[i] = (size_t)row[i];
+    free(key);
+    free(row);
+    if (!ok) {
+        free(order);
         return NULL;
     }
-    for (size_t i = 0; i < n; i++) {
-        key[i] = desc_key(s[i]);
-        row[i] = i;
-    }
-    for (int shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, 65536 * sizeof *count);
-        for (size_t i = 0; i < n; i++)
-            count[(key[i] >> shift) & 0xffff]++;
-        if (n && count[(key[0] >> shift) & 0xffff] == n)
-            continue;  /* every key has this digit: nothing to move */
-        size_t sum = 0;
-        for (size_t d = 0; d < 65536; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++) {
-            size_t at = count[(key[i] >> shift) & 0xffff]++;
-            key2[at] = key[i];
-            row2[at] = row[i];
-        }
-        uint64_t *tk = key;
-        key = key2;
-        key2 = tk;
-        size_t *tr = row;
-        row = row2;
-        row2 = tr;
-    }
-    free(key);
-    free(key2);
-    free(row2);
-    free(count);
-    return row;
+    return order;
 }
 
 static double group_value(const trl_metric *m, const keyed *rows, size_t n,
@@ -348,12 +325,6 @@ size_t trl_metric_units(const trl_metric_prep *p)
 
 /* ---- ranking: one value per group --------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* NDCG as scikit-learn's ndcg_score: linear gain, log2 discount cut at k,
  * tied scores sharing their block's mean gain; the ideal ranking ignores
  * ties. An all-zero group scores 0. rows: score-descending. */
@@ -375,7 +346,7 @@ static double ndcg(const keyed *rows, size_t n, const double *y, int k)
         return NAN;
     for (size_t i = 0; i < n; i++)
         ideal[i] = -y[rows[i].row];
-    qsort(ideal, n, sizeof *ideal, cmp_double);
+    qsort(ideal, n, sizeof *ideal, trl__cmp_double);
     double idcg = 0;
     for (size_t i = 0; i < cut; i++)
         idcg -= ideal[i] / log2((double)i + 2.0);

@@ -51,6 +51,11 @@ int trl__registry_valid_name(const char *s, size_t len);
 /* ISO 8601 UTC with milliseconds, e.g. 2024-05-01T12:00:00.123Z. */
 void trl__now_iso8601(char out[32]);
 
+/* Sorts (key[i], group[i]) by key, stably: LSD radix on bytes, skipping a
+ * byte all keys share (small ranges sort in a pass or two). O(n), where a
+ * comparison sort of millions of keys takes seconds. 0 or TRL_ENOMEM. */
+int trl__radix_sort(uint64_t *key, int32_t *group, size_t n);
+
 /* qsort comparison of doubles (no NaN among them). */
 int trl__cmp_double(const void *a, const void *b);
 

@@ -1,0 +1,47 @@
+/* sort.c - the registry's one radix sort: group-by orders its keys with it
+ * and the rank metrics their scores. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/registry_int.h"
+
+int trl__radix_sort(uint64_t *key, int32_t *group, size_t n)
+{
+    uint64_t *key2 = malloc((n ? n : 1) * sizeof *key2);
+    int32_t *group2 = malloc((n ? n : 1) * sizeof *group2);
+    if (!key2 || !group2) {
+        free(key2);
+        free(group2);
+        return TRL_ENOMEM;
+    }
+    uint64_t *k = key, *k2 = key2;
+    int32_t *g = group, *g2 = group2;
+    for (unsigned shift = 0; n && shift < 64; shift += 8) {
+        size_t pos[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            pos[(k[i] >> shift) & 255]++;
+        if (pos[(k[0] >> shift) & 255] == n)
+            continue;
+        for (size_t d = 0, sum = 0; d < 256; d++) {
+            size_t c = pos[d];
+            pos[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t p = pos[(k[i] >> shift) & 255]++;
+            k2[p] = k[i];
+            g2[p] = g[i];
+        }
+        uint64_t *tk = k;
+        k = k2;
+        k2 = tk;
+        int32_t *tg = g;
+        g = g2;
+        g2 = tg;
+    }
+    if (g != group)
+        memcpy(group, g, n * sizeof *group);
+    free(key2);
+    free(group2);
+    return 0;
+}
