@@ -170,18 +170,6 @@ static int check_labels(const trl_metric *m, const trl_metric_data *d,
     return 0;
 }
 
-/* A key that orders doubles descending as unsigned integers (-0.0 as
- * 0.0, which == says it is). */
-static uint64_t desc_key(double x)
-{
-    if (x == 0)
-        x = 0;
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    u = u >> 63 ? ~u : u | 0x8000000000000000ull;
-    return ~u;
-}
-
 /* The rows in score-descending order, ties in row order (the radix sort
  * is stable): qsort with a comparison callback was most of auc's time at
  * 10M rows. A new array of n row numbers, or NULL when out of memory or
@@ -195,7 +183,7 @@ static size_t *sort_by_score(const double *s, size_t n)
     size_t *order = malloc((n ? n : 1) * sizeof *order);
     int ok = key && row && order;
     for (size_t i = 0; ok && i < n; i++) {
-        key[i] = desc_key(s[i]);
+        key[i] = trl__desc_key(s[i]);
         row[i] = (int32_t)i;
     }
     ok = ok && trl__radix_sort(key, row, n) == 0;
@@ -661,6 +649,7 @@ int trl_metric_compute(const trl_metric *m, const trl_metric_data *d,
                                  "zero", m->name);
     }
     double v;
+    int rc;
     if (is_mean_loss(m->id) && d->n > 0) {
         /* one pass, nothing prepared: what a single value needs */
         if (check_labels(m, d, err) != 0)
@@ -673,6 +662,9 @@ int trl_metric_compute(const trl_metric *m, const trl_metric_data *d,
         }
         v = !(total > 0) ? NAN
             : m->id == TRL_METRIC_RMSE ? sqrt(sum / total) : sum / total;
+    } else if (d->n > 0 && (rc = trl__rank_metric_fast(m, d, &v)) <= 0) {
+        if (rc < 0)
+            return trl_error_set(err, TRL_ENOMEM, "out of memory");
     } else {
         trl_metric_prep *p = trl_metric_prepare(m, d, err);
         if (!p)

@@ -3,6 +3,8 @@
 #define TRELLIS_REGISTRY_INT_H
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -55,6 +57,29 @@ void trl__now_iso8601(char out[32]);
  * byte all keys share (small ranges sort in a pass or two). O(n), where a
  * comparison sort of millions of keys takes seconds. 0 or TRL_ENOMEM. */
 int trl__radix_sort(uint64_t *key, int32_t *group, size_t n);
+/* Sorts keys alone (no payload) ascending. 0 or TRL_ENOMEM. */
+int trl__radix_sort_keys(uint64_t *key, size_t n);
+
+/* A key that orders doubles descending as unsigned integers (-0.0 as
+ * 0.0, which == says it is). */
+static inline uint64_t trl__desc_key(double x)
+{
+    if (x == 0)
+        x = 0;
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    u = u >> 63 ? ~u : u | 0x8000000000000000ull;
+    return ~u;
+}
+
+/* auc or pr_auc of unweighted rows as one value, in
+ * metrics_rank.c: 0 with *out set, 1 when these rows need the general
+ * path (weights, a NaN score, a label other than 0/1), -1 when out of
+ * memory. */
+struct trl_metric;
+struct trl_metric_data;
+int trl__rank_metric_fast(const struct trl_metric *m,
+                          const struct trl_metric_data *d, double *out);
 
 /* qsort comparison of doubles (no NaN among them). */
 int trl__cmp_double(const void *a, const void *b);

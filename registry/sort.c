@@ -45,3 +45,45 @@ int trl__radix_sort(uint64_t *key, int32_t *group, size_t n)
     free(group2);
     return 0;
 }
+
+/* 11-bit digits: six passes over 64 bits, and 2048 counters stay in L1
+ * (16-bit digits scatter over too many pages to be faster). */
+#define KEY_BITS 11
+#define KEY_PASSES 6
+
+int trl__radix_sort_keys(uint64_t *key, size_t n)
+{
+    size_t (*count)[1 << KEY_BITS] = calloc(KEY_PASSES, sizeof *count);
+    uint64_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!count || !tmp) {
+        free(count);
+        free(tmp);
+        return TRL_ENOMEM;
+    }
+    /* every digit's counts in one read of the keys */
+    for (size_t i = 0; i < n; i++)
+        for (unsigned d = 0; d < KEY_PASSES; d++)
+            count[d][(key[i] >> (d * KEY_BITS)) & ((1u << KEY_BITS) - 1)]++;
+    uint64_t *src = key, *dst = tmp;
+    for (unsigned d = 0; n && d < KEY_PASSES; d++) {
+        unsigned shift = d * KEY_BITS;
+        size_t *pos = count[d];
+        if (pos[(src[0] >> shift) & ((1u << KEY_BITS) - 1)] == n)
+            continue;  /* every key has this digit */
+        for (size_t b = 0, sum = 0; b < (1u << KEY_BITS); b++) {
+            size_t c = pos[b];
+            pos[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[pos[(src[i] >> shift) & ((1u << KEY_BITS) - 1)]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != key)
+        memcpy(key, src, n * sizeof *key);
+    free(count);
+    free(tmp);
+    return 0;
+}

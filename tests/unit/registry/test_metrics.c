@@ -183,6 +183,47 @@ static void test_counts_are_repetition(void **state)
     }
 }
 
+/* auc and pr_auc of unweighted rows take a path of their own (labels
+ * sorted apart, two threads past 100k rows each): it must give the
+ * general path's value exactly, ties and -0.0 included. */
+static void test_single_value_path_is_exact(void **state)
+{
+    (void)state;
+    enum { N = 300000 };
+    double *y = malloc(N * sizeof *y), *s = malloc(N * sizeof *s);
+    uint8_t *ones = malloc(N);
+    assert_true(y && s && ones);
+    uint64_t x = 7;
+    for (size_t i = 0; i < N; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        s[i] = (double)((x >> 33) % 2001) / 1000.0 - 1.0;  /* ties, -0.0 */
+        if (s[i] == 0.0 && (i & 1))
+            s[i] = -0.0;
+        y[i] = ((x >> 20) % 1000) / 500.0 - 1.0 < s[i] ? 1.0 : 0.0;
+        ones[i] = 1;
+    }
+    static const char *const names[] = {"auc", "pr_auc"};
+    for (size_t j = 0; j < 2; j++) {
+        trl_metric m;
+        trl_error err = {0};
+        assert_int_equal(trl_metric_parse(names[j], &m, &err), 0);
+        trl_metric_data d = {y, s, NULL, NULL, N};
+        double single;
+        assert_int_equal(trl_metric_compute(&m, &d, &single, &err), 0);
+        trl_metric_prep *p = trl_metric_prepare(&m, &d, &err);
+        assert_non_null(p);
+        /* counts of one: the prepared (sorted rows) path, same sums */
+        double general = trl_metric_eval(p, ones);
+        trl_metric_prep_free(p);
+        if (single != general)
+            fail_msg("%s: single %.17g, general %.17g", names[j], single,
+                     general);
+    }
+    free(y);
+    free(s);
+    free(ones);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -285,6 +326,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_cases),
         cmocka_unit_test(test_counts_are_repetition),
+        cmocka_unit_test(test_single_value_path_is_exact),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_bootstrap_is_deterministic_and_paired),
         cmocka_unit_test(test_undefined_resamples_are_counted),
