@@ -122,6 +122,25 @@ trl_model *trl__model_alloc(void);
  * already in m and builds m->impl. */
 int trl__model_load(trl_model *m, trl_error *err);
 
+/* ---- model specs (model_store.c) ----------------------------------------- */
+
+/* Longest model name, in bytes. */
+#define TRL__MODEL_NAME_MAX 128
+
+/* What a spec such as "churn_xgb", "churn_xgb@2" or
+ * "churn_xgb@production" names. */
+typedef struct trl__model_spec {
+    char name[TRL__MODEL_NAME_MAX + 1];
+    int version;   /* 0: latest (or by stage) */
+    int stage;     /* -1: by version */
+} trl__model_spec;
+
+/* Parses spec into *out without reading the registry (whether that
+ * version exists is not checked). 0, or TRL_EINVAL with err (may be NULL)
+ * saying what is wrong; *out is unusable then. */
+int trl__model_spec_parse(const char *spec, trl__model_spec *out,
+                          trl_error *err);
+
 /* Seconds on a monotonic clock. */
 double trl__now(void);
 

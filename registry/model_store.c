@@ -1,6 +1,8 @@
 /* model_store.c - models in the registry's SQLite file: one row per
  * version with its metadata as JSON text and the library's artifact as a
- * BLOB, the stage each version holds, and every stage change. */
+ * BLOB, the stage each version holds, and every stage change. The schema
+ * below also has the tables comparison_store.c writes (comparisons,
+ * model_metrics, business_metrics): format version 2 is one unit. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,8 @@
  * artifact_hash is the hex SHA-256 of the artifact, checked on load.
  * model_stages keeps every change: seq counts per name. comparisons
  * keeps each %compare/compare{} result whole; model_metrics the value of
- * each metric of each registered model in it, on which frame, for gates
- * that need evidence. */
+ * each metric of each registered model in it, on which frame (NULL when
+ * the frame is not registered), for gates that need evidence. */
 const char trl__model_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS models("
     " name TEXT NOT NULL,"
@@ -73,8 +75,6 @@ const char trl__model_schema_sql[] =
     " columns TEXT NOT NULL,"
     " created TEXT NOT NULL,"
     " PRIMARY KEY(name));";
-
-#define NAME_MAX_LEN 128
 
 /* ---- the cache ------------------------------------------------------------------- */
 
@@ -133,11 +133,11 @@ static int name_error(const char *name, trl_error *err)
     return trl_error_set(err, TRL_EINVAL, "'%.100s' is not a valid model "
                          "name: use letters, digits and _, not starting "
                          "with a digit, at most %d characters (as in "
-                         "'churn_xgb')", name, NAME_MAX_LEN);
+                         "'churn_xgb')", name, TRL__MODEL_NAME_MAX);
 }
 
-static int prepare(trl_registry *r, const char *sql, sqlite3_stmt **st,
-                   trl_error *err)
+int trl__db_prepare(trl_registry *r, const char *sql, sqlite3_stmt **st,
+                    trl_error *err)
 {
     if (sqlite3_prepare_v2(trl__registry_db(r), sql, -1, st, NULL) !=
         SQLITE_OK)
@@ -145,7 +145,7 @@ static int prepare(trl_registry *r, const char *sql, sqlite3_stmt **st,
     return 0;
 }
 
-static int bind_json(sqlite3_stmt *st, int i, const json_t *j)
+int trl__db_bind_json(sqlite3_stmt *st, int i, const json_t *j)
 {
     char *s = json_dumps(j ? j : json_null(),
                          JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
@@ -207,13 +207,16 @@ static int insert_model(trl_registry *r, const char *name, int version,
               sqlite3_bind_text(st, 3, m->created, -1, SQLITE_STATIC) ||
               sqlite3_bind_text(st, 4, m->algo, -1, SQLITE_STATIC) ||
               sqlite3_bind_text(st, 5, m->objective, -1, SQLITE_STATIC) ||
-              bind_json(st, 6, m->params) || bind_json(st, 7, m->features) ||
+              trl__db_bind_json(st, 6, m->params) ||
+              trl__db_bind_json(st, 7, m->features) ||
               sqlite3_bind_text(st, 8, m->target, -1, SQLITE_STATIC) ||
               (m->group ? sqlite3_bind_text(st, 9, m->group, -1,
                                             SQLITE_STATIC)
                         : sqlite3_bind_null(st, 9)) ||
-              bind_json(st, 10, m->data) || bind_json(st, 11, m->metrics) ||
-              bind_json(st, 12, m->tags) || bind_json(st, 13, m->encoding) ||
+              trl__db_bind_json(st, 10, m->data) ||
+              trl__db_bind_json(st, 11, m->metrics) ||
+              trl__db_bind_json(st, 12, m->tags) ||
+              trl__db_bind_json(st, 13, m->encoding) ||
               sqlite3_bind_double(st, 14, m->train_seconds) ||
               sqlite3_bind_int(st, 15, m->noutputs) ||
               sqlite3_bind_text(st, 16, m->format, -1, SQLITE_STATIC) ||
@@ -270,13 +273,8 @@ int trl_registry_register_model(trl_registry *r, const char *name,
 
 /* ---- looking up ---------------------------------------------------------------------------- */
 
-typedef struct model_spec {
-    char name[NAME_MAX_LEN + 1];
-    int version;   /* 0: latest (or by stage) */
-    int stage;     /* -1: by version */
-} model_spec;
-
-static int parse_spec(const char *spec, model_spec *out, trl_error *err)
+int trl__model_spec_parse(const char *spec, trl__model_spec *out,
+                          trl_error *err)
 {
     if (!spec || !*spec)
         return trl_error_set(err, TRL_EINVAL, "which model? Give a name "
@@ -285,9 +283,10 @@ static int parse_spec(const char *spec, model_spec *out, trl_error *err)
     const char *at = strchr(spec, '@');
     size_t len = at ? (size_t)(at - spec) : strlen(spec);
     if (!trl__registry_valid_name(spec, len)) {
-        char bad[NAME_MAX_LEN + 1];
-        snprintf(bad, sizeof bad, "%.*s", (int)(len < NAME_MAX_LEN ? len
-                                                   : NAME_MAX_LEN), spec);
+        char bad[TRL__MODEL_NAME_MAX + 1];
+        snprintf(bad, sizeof bad, "%.*s",
+                 (int)(len < TRL__MODEL_NAME_MAX ? len : TRL__MODEL_NAME_MAX),
+                 spec);
         return name_error(bad, err);
     }
     memcpy(out->name, spec, len);
@@ -320,7 +319,7 @@ static int parse_spec(const char *spec, model_spec *out, trl_error *err)
 
 /* The version a spec names: explicit, latest, or the latest in a stage.
  * 0 with err set when there is none. */
-static int resolve(trl_registry *r, const model_spec *s, trl_error *err)
+static int resolve(trl_registry *r, const trl__model_spec *s, trl_error *err)
 {
     int latest = latest_version(r, s->name);
     if (latest < 0)
@@ -344,8 +343,8 @@ static int resolve(trl_registry *r, const model_spec *s, trl_error *err)
         return 0;
     }
     sqlite3_stmt *st;
-    if (prepare(r, "SELECT MAX(version) FROM models WHERE name = ? AND "
-                "stage = ?", &st, err) != 0)
+    if (trl__db_prepare(r, "SELECT MAX(version) FROM models WHERE name = ? "
+                        "AND stage = ?", &st, err) != 0)
         return 0;
     sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, trl_stage_name((trl_stage)s->stage), -1,
@@ -360,7 +359,7 @@ static int resolve(trl_registry *r, const model_spec *s, trl_error *err)
     return v;
 }
 
-static json_t *column_json(sqlite3_stmt *st, int i)
+json_t *trl__db_column_json(sqlite3_stmt *st, int i)
 {
     const char *s = (const char *)sqlite3_column_text(st, i);
     return s ? json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
@@ -376,10 +375,11 @@ static trl_model *load(trl_registry *r, const char *name, int version,
                        const char *ref, trl_error *err)
 {
     sqlite3_stmt *st;
-    if (prepare(r, "SELECT created, algo, objective, params, features, "
-                "target, grp, data, metrics, tags, encoding, train_seconds, "
-                "noutputs, format, artifact, artifact_hash FROM models WHERE "
-                "name = ? AND version = ?", &st, err) != 0)
+    if (trl__db_prepare(r, "SELECT created, algo, objective, params, "
+                        "features, target, grp, data, metrics, tags, "
+                        "encoding, train_seconds, noutputs, format, "
+                        "artifact, artifact_hash FROM models WHERE name = ? "
+                        "AND version = ?", &st, err) != 0)
         return NULL;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, version);
@@ -396,14 +396,14 @@ static trl_model *load(trl_registry *r, const char *name, int version,
              (const char *)sqlite3_column_text(st, 0));
     m->algo = column_str(st, 1);
     m->objective = column_str(st, 2);
-    m->params = column_json(st, 3);
-    m->features = column_json(st, 4);
+    m->params = trl__db_column_json(st, 3);
+    m->features = trl__db_column_json(st, 4);
     m->target = column_str(st, 5);
     m->group = column_str(st, 6);
-    m->data = column_json(st, 7);
-    m->metrics = column_json(st, 8);
-    m->tags = column_json(st, 9);
-    m->encoding = column_json(st, 10);
+    m->data = trl__db_column_json(st, 7);
+    m->metrics = trl__db_column_json(st, 8);
+    m->tags = trl__db_column_json(st, 9);
+    m->encoding = trl__db_column_json(st, 10);
     m->train_seconds = sqlite3_column_double(st, 11);
     m->noutputs = sqlite3_column_int(st, 12);
     m->format = column_str(st, 13);
@@ -443,17 +443,17 @@ done:
 trl_model *trl_registry_get_model(trl_registry *r, const char *spec,
                                   trl_error *err)
 {
-    model_spec s;
+    trl__model_spec s;
     if (!r) {
         trl_error_set(err, TRL_EINVAL, "no registry");
         return NULL;
     }
-    if (parse_spec(spec, &s, err) != 0)
+    if (trl__model_spec_parse(spec, &s, err) != 0)
         return NULL;
     int version = resolve(r, &s, err);
     if (version == 0)
         return NULL;
-    char ref[NAME_MAX_LEN + 16];
+    char ref[TRL__MODEL_NAME_MAX + 16];
     snprintf(ref, sizeof ref, "%s@%d", s.name, version);
     trl__model_cache *cache = trl__registry_models(r);
     trl_model *m = cache_find(cache, ref);
@@ -471,17 +471,17 @@ trl_model *trl_registry_get_model(trl_registry *r, const char *spec,
 int trl_registry_model_stage(trl_registry *r, const char *ref,
                              trl_stage *out, trl_error *err)
 {
-    model_spec s;
+    trl__model_spec s;
     if (!r)
         return trl_error_set(err, TRL_EINVAL, "no registry");
-    if (parse_spec(ref, &s, err) != 0)
+    if (trl__model_spec_parse(ref, &s, err) != 0)
         return err->code;
     int version = resolve(r, &s, err);
     if (version == 0)
         return err->code;
     sqlite3_stmt *st;
-    if (prepare(r, "SELECT stage FROM models WHERE name = ? AND version = ?",
-                &st, err) != 0)
+    if (trl__db_prepare(r, "SELECT stage FROM models WHERE name = ? AND "
+                        "version = ?", &st, err) != 0)
         return err->code;
     sqlite3_bind_text(st, 1, s.name, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, version);
@@ -532,13 +532,13 @@ static int archive_others(trl_registry *r, const char *name, int keep)
 int trl_registry_stage_model(trl_registry *r, const char *spec,
                              trl_stage stage, trl_error *err)
 {
-    model_spec s;
+    trl__model_spec s;
     if (!r)
         return trl_error_set(err, TRL_EINVAL, "no registry");
     if ((unsigned)stage > TRL_STAGE_ARCHIVED)
         return trl_error_set(err, TRL_EINVAL, "unknown stage: use none, "
                              "staging, production or archived");
-    if (parse_spec(spec, &s, err) != 0)
+    if (trl__model_spec_parse(spec, &s, err) != 0)
         return err->code;
     sqlite3 *db = trl__registry_db(r);
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
@@ -581,8 +581,9 @@ static json_t *model_row(sqlite3_stmt *st)
         (const char *)sqlite3_column_text(st, 3), "stage",
         (const char *)sqlite3_column_text(st, 4), "target",
         (const char *)sqlite3_column_text(st, 5), "features",
-        column_json(st, 6), "data", column_json(st, 7), "metrics",
-        column_json(st, 8), "tags", column_json(st, 9), "created",
+        trl__db_column_json(st, 6), "data", trl__db_column_json(st, 7),
+        "metrics", trl__db_column_json(st, 8), "tags",
+        trl__db_column_json(st, 9), "created",
         (const char *)sqlite3_column_text(st, 10), "train_seconds",
         sqlite3_column_double(st, 11));
 }
@@ -593,151 +594,4 @@ json_t *trl_registry_list_models(trl_registry *r)
                                  " stage, target, features, data, metrics, "
                                  "tags, created, train_seconds FROM models "
                                  "ORDER BY name, version", model_row);
-}
-
-/* ---- comparisons ------------------------------------------------------------ */
-
-static int bind_number(sqlite3_stmt *st, int i, const json_t *v)
-{
-    return json_is_number(v) ? sqlite3_bind_double(st, i,
-                                                   json_number_value(v))
-                             : sqlite3_bind_null(st, i);
-}
-
-/* One model_metrics row per metric of the registered model at index k. */
-static int record_metrics(trl_registry *r, const json_t *result, size_t k,
-                          sqlite3_int64 id, const char *now)
-{
-    const char *ref = json_string_value(json_array_get(
-        json_object_get(result, "models"), k));
-    model_spec s;
-    if (!ref || parse_spec(ref, &s, NULL) != 0 || s.version == 0)
-        return 0;  /* an unregistered model has nowhere to keep them */
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(trl__registry_db(r), "INSERT OR REPLACE INTO "
-                           "model_metrics VALUES (?,?,?,?,?,?,?,?,?,?)", -1,
-                           &st, NULL))
-        return -1;
-    size_t i;
-    json_t *m;
-    int rc = 0;
-    json_array_foreach(json_object_get(result, "metrics"), i, m) {
-        json_t *cell = json_array_get(json_object_get(m, "cells"), k);
-        const char *frame = json_string_value(json_object_get(result, "on"));
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, s.name, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, s.version);
-        sqlite3_bind_int64(st, 3, id);
-        if (frame)
-            sqlite3_bind_text(st, 4, frame, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 4);
-        sqlite3_bind_text(st, 5, json_string_value(json_object_get(m,
-                                                                   "name")),
-                          -1, SQLITE_STATIC);
-        bind_number(st, 6, json_object_get(cell, "value"));
-        bind_number(st, 7, json_object_get(cell, "lo"));
-        bind_number(st, 8, json_object_get(cell, "hi"));
-        sqlite3_bind_int64(st, 9, json_integer_value(
-                                      json_object_get(result, "resamples")));
-        sqlite3_bind_text(st, 10, now, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = -1;
-            break;
-        }
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-int trl_registry_record_comparison(trl_registry *r, const json_t *result,
-                                   long long *id_out, trl_error *err)
-{
-    if (!r)
-        return trl_error_set(err, TRL_EINVAL, "no registry");
-    sqlite3 *db = trl__registry_db(r);
-    char now[32];
-    trl__now_iso8601(now);
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL))
-        return trl__registry_db_error(r, "cannot record the comparison",
-                                      err);
-    sqlite3_stmt *st = NULL;
-    sqlite3_int64 id = 0;
-    int bad = sqlite3_prepare_v2(db, "INSERT INTO comparisons SELECT "
-                                 "COALESCE(MAX(id), 0) + 1, ?, ?, ?, ? FROM "
-                                 "comparisons", -1, &st, NULL);
-    if (!bad) {
-        const char *frame = json_string_value(json_object_get(result, "on"));
-        sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-        if (frame)
-            sqlite3_bind_text(st, 2, frame, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 2);
-        bad = bind_json(st, 3, json_object_get(result, "models")) ||
-              bind_json(st, 4, result) || sqlite3_step(st) != SQLITE_DONE;
-        id = sqlite3_last_insert_rowid(db);
-    }
-    sqlite3_finalize(st);
-    size_t n = json_array_size(json_object_get(result, "models"));
-    for (size_t k = 0; !bad && k < n; k++)
-        bad = record_metrics(r, result, k, id, now) != 0;
-    if (bad || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
-        trl__registry_db_error(r, "cannot record the comparison", err);
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return err ? err->code : TRL_EIO;
-    }
-    if (id_out)
-        *id_out = id;
-    return 0;
-}
-
-/* ---- business metrics ------------------------------------------------------------ */
-
-int trl_registry_define_metric(trl_registry *r, const char *name,
-                               const char *source, int higher_is_better,
-                               const json_t *columns, trl_error *err)
-{
-    if (!r)
-        return trl_error_set(err, TRL_EINVAL, "no registry");
-    if (!name || !trl__registry_valid_name(name, strlen(name)))
-        return trl_error_set(err, TRL_EINVAL, "'%.100s' is not a valid "
-                             "metric name: use letters, digits and _",
-                             name ? name : "");
-    char now[32];
-    trl__now_iso8601(now);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(trl__registry_db(r), "INSERT OR REPLACE INTO "
-                           "business_metrics VALUES (?, ?, ?, ?, ?)", -1, &st,
-                           NULL))
-        return trl__registry_db_error(r, "cannot define the metric", err);
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, higher_is_better != 0);
-    int bad = bind_json(st, 4, columns ? columns : json_array());
-    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-    bad = bad || sqlite3_step(st) != SQLITE_DONE;
-    sqlite3_finalize(st);
-    if (bad)
-        return trl__registry_db_error(r, "cannot define the metric", err);
-    return 0;
-}
-
-json_t *trl_registry_get_metric(trl_registry *r, const char *name,
-                                trl_error *err)
-{
-    sqlite3_stmt *st;
-    if (!r || prepare(r, "SELECT source, higher_is_better, columns FROM "
-                      "business_metrics WHERE name = ?", &st, err) != 0)
-        return NULL;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    json_t *out = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        out = json_pack("{s:s, s:b, s:o?}", "source",
-                        (const char *)sqlite3_column_text(st, 0),
-                        "higher_is_better", sqlite3_column_int(st, 1),
-                        "columns", column_json(st, 2));
-    else
-        trl_error_set(err, TRL_ENOTFOUND, "no metric '%s'", name);
-    sqlite3_finalize(st);
-    return out;
 }

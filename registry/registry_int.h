@@ -48,6 +48,18 @@ int trl__registry_db_error(const trl_registry *r, const char *what,
  * the database cannot be read (or out of memory). */
 json_t *trl__registry_collect(trl_registry *r, const char *sql,
                               json_t *(*row)(sqlite3_stmt *st));
+
+/* SQLite helpers of model_store.c, shared with comparison_store.c. */
+/* Prepares sql on r's connection: 0, or err filled ("cannot read"). */
+int trl__db_prepare(trl_registry *r, const char *sql, sqlite3_stmt **st,
+                    trl_error *err);
+/* Binds j (NULL: JSON null) as compact JSON text to parameter i, doubles
+ * at full precision. 0, or -1 when out of memory or the bind fails. */
+int trl__db_bind_json(sqlite3_stmt *st, int i, const json_t *j);
+/* Column i parsed as JSON: a new value, or NULL when SQL NULL or not
+ * JSON. */
+json_t *trl__db_column_json(sqlite3_stmt *st, int i);
+
 /* Names are identifiers: [A-Za-z_][A-Za-z0-9_]*, at most 128 bytes. */
 int trl__registry_valid_name(const char *s, size_t len);
 /* ISO 8601 UTC with milliseconds, e.g. 2024-05-01T12:00:00.123Z. */

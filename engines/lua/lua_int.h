@@ -62,6 +62,21 @@ struct trl_metric_external;
 int trl__lua_metric(trl_engine *self, const char *name,
                     struct trl_metric_external *out);
 
+/* metrics.define(name, fn | source [, opts]) (lua_business.c), which
+ * lua_metrics.c installs in the `metrics` table. */
+int trl__lua_metrics_define(lua_State *L);
+
+/* The business metric called name as an external metric, looked up and
+ * loaded in a protected call on L (the running thread): 0 with *out
+ * filled (the caller calls out->release), TRL_ENOTFOUND when there is
+ * none, TRL_EINVAL when a stored definition cannot be loaded. Never
+ * raises; the stack is as before. */
+int trl__lua_business_metric(lua_State *L, const char *name,
+                             struct trl_metric_external *out);
+
+/* Installs compare{} and the metatable of its results (lua_compare.c). */
+void trl__lua_open_compare(lua_State *L);
+
 /* The engine's lookup op: frames and models in globals (lua_models.c). */
 void trl__lua_lookup(trl_engine *self, const char *name,
                      struct trl_frame **frame_out,
