@@ -249,14 +249,12 @@ trl_metric_prep *trl_metric_prepare(const trl_metric *m,
         for (size_t a = 0, b; a < d->n; a = b) {
             for (b = a + 1; b < d->n && k[b].group == k[a].group; b++)
                 ;
-            if (m->id == TRL_METRIC_NDCG && b - a < 2) {
-                trl_error_set(err, TRL_EINVAL, "%s: group %lld has one row; "
-                              "NDCG needs at least 2 rows per group (as "
-                              "scikit-learn)", m->name,
-                              (long long)k[a].group);
-                goto fail;
-            }
-            p->per_group[g++] = group_value(m, k + a, b - a, d->y);
+            /* a query of one row has no order to judge: scikit-learn
+             * refuses it, and one such user must not void a comparison
+             * of thousands, so it is left out like an empty recall@k */
+            p->per_group[g++] = m->id == TRL_METRIC_NDCG && b - a < 2
+                                    ? NAN
+                                    : group_value(m, k + a, b - a, d->y);
         }
         p->ngroups = ng;
         free(k);
@@ -300,7 +298,6 @@ trl_metric_prep *trl_metric_prepare(const trl_metric *m,
 
 oom:
     trl_error_set(err, TRL_ENOMEM, "out of memory");
-fail:
     free(k);
     trl_metric_prep_free(p);
     return NULL;
@@ -676,6 +673,10 @@ int trl_metric_compute(const trl_metric *m, const trl_metric_data *d,
         if (m->id == TRL_METRIC_AUC)
             return trl_error_set(err, TRL_EINVAL, "auc is undefined: only "
                                  "one class is present in the labels");
+        if (m->id == TRL_METRIC_NDCG)
+            return trl_error_set(err, TRL_EINVAL, "%s is undefined: every "
+                                 "group has a single row (NDCG needs at "
+                                 "least 2 per group)", m->name);
         if (m->id == TRL_METRIC_RECALL_AT || m->id == TRL_METRIC_MAP_AT)
             return trl_error_set(err, TRL_EINVAL, "%s is undefined: no "
                                  "relevant rows in any group", m->name);

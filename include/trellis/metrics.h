@@ -54,7 +54,7 @@ typedef struct trl_metric_data {
 
 /* Computes the metric. Fails (TRL_EINVAL, saying why) where scikit-learn
  * raises or the value is undefined: one class only for auc, no rows,
- * labels outside 0/1 for classification, a group of one row for ndcg. */
+ * labels outside 0/1 for classification. */
 int trl_metric_compute(const trl_metric *m, const trl_metric_data *d,
                        double *out, trl_error *err);
 
@@ -121,7 +121,9 @@ typedef struct trl_compare_input {
     const double *const *scores;  /* nmodels arrays of n scores */
     size_t nmodels;
     const double *y, *w;          /* labels; weights or NULL */
-    const int64_t *group;         /* for ranking metrics, else NULL */
+    const int64_t *group;         /* queries or users: ranking metrics
+                                   * need it; when given, resampling is
+                                   * by group for every metric */
     size_t n;
     int resamples;                /* 0: values only, no intervals */
     uint64_t seed;
@@ -140,8 +142,9 @@ typedef struct trl_compare_cell {
 
 /* Fills out[metric * nmodels + model], the external metrics numbered
  * after the built-ins. Every resample draws Poisson(1)
- * weights per row (per group for ranking metrics), the same for every
- * model, so differences are paired; resamples spread over the CPUs and
+ * weights per row, or per group when group is given (each row taking its
+ * group's: a cluster bootstrap), the same for every model, so
+ * differences are paired; resamples spread over the CPUs and
  * the result depends only on the seed. Stops with TRL_EINTR when the
  * registry's interrupt callback fires. */
 int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
