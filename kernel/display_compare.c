@@ -72,12 +72,16 @@ static void header(trl_strbuf *b, const json_t *r, int html)
     char text[400];
     int n = snprintf(text, sizeof text, "compared on %s: %lld rows", on,
                      rows);
+    const char *by = json_string_value(json_object_get(r, "resampled_by"));
     if (dropped)
         n += snprintf(text + n, sizeof text - (size_t)n, " (%lld without a "
-                      "label or score left out)", dropped);
+                      "label, %s left out)", dropped,
+                      by ? "a score or a group" : "or a score");
     if (B)
         n += snprintf(text + n, sizeof text - (size_t)n, "; 95%% intervals "
-                      "from %lld paired bootstrap resamples (seed %lld)", B,
+                      "from %lld paired bootstrap resamples%s%.64s%s (seed "
+                      "%lld)", B, by ? " of " : "", by ? by : "",
+                      by ? " groups" : "",
                       (long long)json_integer_value(json_object_get(r,
                                                                     "seed")));
     json_t *id = json_object_get(r, "recorded");

@@ -188,15 +188,17 @@ static int run_compare(trl_magic_env *env, const char *text,
     size_t kept = 0;
     for (size_t i = 0; i < a.nmetrics; i++) {
         trl_metric m;
-        trl_error perr = {0};
+        trl_error perr = {0}, lerr = {0};
+        int rc = TRL_ENOTFOUND;
         if (trl_metric_parse(a.metrics[i], &m, &perr) == 0) {
             a.metrics[kept++] = a.metrics[i];
         } else if (e && e->ops->metric &&
-                   e->ops->metric(e, a.metrics[i],
-                                  &external[nexternal]) == 0) {
+                   (rc = e->ops->metric(e, a.metrics[i],
+                                        &external[nexternal], &lerr)) == 0) {
             nexternal++;
         } else {
-            err = perr;
+            /* a defined metric that cannot load says why, not "unknown" */
+            err = rc == TRL_ENOTFOUND ? perr : lerr;
             goto done;
         }
     }
@@ -244,10 +246,13 @@ static int metrics(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
 
 const trl_magic trl__magic_compare = {
     "compare", "%compare MODEL MODEL... --on FRAME [--metrics auc,logloss] "
-    "[--bootstrap 1000] [--seed 1] [--by COLUMN]",
+    "[--bootstrap 1000] [--seed 1] [--by COLUMN] [--group COLUMN] "
+    "[--weight COLUMN]",
     "compare models on a frame: each metric with a 95% bootstrap interval, "
     "and each model's paired difference from the first with its interval "
-    "and p-value; --by adds a table per segment", compare};
+    "and p-value; --by adds a table per segment; --group names the user or "
+    "query column (ranking metrics need it; with it every metric resamples "
+    "whole groups)", compare};
 
 const trl_magic trl__magic_metrics = {
     "metrics", "%metrics MODEL --on FRAME [--metrics auc,logloss] "

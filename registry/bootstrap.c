@@ -70,10 +70,52 @@ static void draw(uint64_t *state, uint8_t *counts, size_t n)
         counts[i] = poisson1((uint32_t)splitmix(state));
 }
 
+/* One resample's counts: per row then per group from one state, or, when
+ * rows are clustered in groups, per group with every row taking its
+ * group's count. */
+static void draw_counts(uint64_t *state, const uint32_t *row_group,
+                        uint8_t *rc, size_t rows, uint8_t *gc, size_t groups)
+{
+    if (!row_group && rows)
+        draw(state, rc, rows);
+    if (groups)
+        draw(state, gc, groups);
+    for (size_t i = 0; row_group && i < rows; i++)
+        rc[i] = gc[row_group[i]];
+}
+
+/* Each row's group as an index into the groups in ascending key order
+ * (the order ranking metrics keep their groups in), into out; *ngroups
+ * receives their number. 0 or TRL_ENOMEM. */
+static int index_groups(const int64_t *group, size_t n, uint32_t *out,
+                        size_t *ngroups)
+{
+    uint64_t *key = malloc((n ? n : 1) * sizeof *key);
+    int32_t *row = malloc((n ? n : 1) * sizeof *row);
+    int rc = key && row && n <= INT32_MAX ? 0 : TRL_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        key[i] = (uint64_t)group[i] ^ 0x8000000000000000ull;
+        row[i] = (int32_t)i;
+    }
+    if (rc == 0)
+        rc = trl__radix_sort(key, row, n);
+    size_t g = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        g += i > 0 && key[i] != key[i - 1];
+        out[row[i]] = (uint32_t)g;
+    }
+    *ngroups = n ? g + 1 : 0;
+    free(key);
+    free(row);
+    return rc;
+}
+
 typedef struct job {
     const trl_compare_input *in;
     trl_metric_prep **preps;      /* [metric * nmodels + model] */
     size_t rows, groups;          /* units of each kind */
+    const uint32_t *row_group;    /* clustered: each row's group, whose
+                                   * count the row takes; else NULL */
     double *values;               /* [resample][metric][model] */
     int first, step;              /* resamples first, first+step, ... */
     int stopped;
@@ -105,10 +147,7 @@ static void *run_resamples(void *arg)
             break;
         }
         uint64_t state = in->seed ^ trl__mix64((uint64_t)b + 1);
-        if (j->rows)
-            draw(&state, rc, j->rows);
-        if (j->groups)
-            draw(&state, gc, j->groups);
+        draw_counts(&state, j->row_group, rc, j->rows, gc, j->groups);
         for (size_t c = 0; c < cells; c++) {
             const trl_metric *m = &in->metrics[c / in->nmodels];
             j->values[(size_t)b * stride + c] = trl_metric_eval(
@@ -241,22 +280,25 @@ static int expand_reserve(expanded *x, size_t n)
  * function cannot run elsewhere). A business metric sees the resample as
  * rows, each repeated as often as it was drawn, so a function that ignores
  * its weights is still resampled; the counts are those the workers drew
- * for resample b: rows first, from the state seeded by (seed, b). */
-static int resample_external(const trl_compare_input *in, double *values,
-                             trl_error *err)
+ * for resample b (rows first, or groups when clustered), from the state
+ * seeded by (seed, b). */
+static int resample_external(const trl_compare_input *in,
+                             const uint32_t *row_group, size_t groups,
+                             double *values, trl_error *err)
 {
     size_t n = in->n, nm = in->nmodels;
     size_t stride = (in->nmetrics + in->nexternal) * nm;
-    uint8_t *counts = malloc(n ? n : 1);
+    uint8_t *counts = malloc(n ? n : 1), *gc = malloc(groups ? groups : 1);
     expanded x = {0};
-    int rc = counts ? 0 : trl_error_set(err, TRL_ENOMEM, "out of memory");
+    int rc = counts && gc ? 0
+                          : trl_error_set(err, TRL_ENOMEM, "out of memory");
     for (int b = 0; rc == 0 && b < in->resamples; b++) {
         if (trl__registry_interrupted()) {
             rc = trl__registry_interrupt_error(err);
             break;
         }
         uint64_t state = in->seed ^ trl__mix64((uint64_t)b + 1);
-        draw(&state, counts, n);
+        draw_counts(&state, row_group, counts, n, gc, row_group ? groups : 0);
         size_t total = 0;
         for (size_t i = 0; i < n; i++)
             total += counts[i];
@@ -287,6 +329,7 @@ static int resample_external(const trl_compare_input *in, double *values,
         }
     }
     free(counts);
+    free(gc);
     free(x.y);
     free(x.s);
     free(x.w);
@@ -305,7 +348,8 @@ int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
     if (!preps)
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
     atomic_int stop = 0;
-    job j = {in, preps, 0, 0, NULL, 0, 1, 0, 0, &stop};
+    job j = {in, preps, 0, 0, NULL, NULL, 0, 1, 0, 0, &stop};
+    uint32_t *row_group = NULL;
     for (size_t c = 0; c < cells; c++) {
         const trl_metric *m = &in->metrics[c / nm];
         trl_metric_data d = {in->y, in->scores[c % nm], in->w, in->group,
@@ -343,6 +387,20 @@ int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
     if (in->resamples <= 0)
         goto done;
     pthread_once(&fast_once, fill_fast);
+    if (in->group) {
+        /* rows of one user or query are not independent draws: resample
+         * the groups, each row taking its group's count, so an interval
+         * is as wide as the groups make it */
+        row_group = malloc((in->n ? in->n : 1) * sizeof *row_group);
+        if (!row_group ||
+            index_groups(in->group, in->n, row_group, &j.groups) != 0) {
+            rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
+            goto done;
+        }
+        j.row_group = row_group;
+        if (j.rows || in->nexternal)
+            j.rows = in->n;
+    }
     if (!(values = malloc((size_t)in->resamples * all * sizeof *values))) {
         rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
         goto done;
@@ -378,7 +436,9 @@ int trl_compare_run(const trl_compare_input *in, trl_compare_cell *out,
         trl__registry_interrupt_error(err);
     else if (rc)
         trl_error_set(err, rc, "out of memory");
-    else if (in->nexternal && (rc = resample_external(in, values, err)) != 0)
+    else if (in->nexternal &&
+             (rc = resample_external(in, row_group, j.groups, values,
+                                     err)) != 0)
         ;  /* err says why */
     else if (summarise(in, values, out) != 0)
         rc = trl_error_set(err, TRL_ENOMEM, "out of memory");
@@ -387,5 +447,6 @@ done:
         trl_metric_prep_free(preps[c]);
     free(preps);
     free(values);
+    free(row_group);
     return rc;
 }

@@ -437,7 +437,9 @@ json_t *trl_compare_models(const trl_compare_request *rq, trl_error *err)
         ranking |= ms[j].kind == TRL_METRIC_RANKING;
     table t;
     json_t *result = NULL, *overall = NULL;
-    if (build_table(rq, ranking ? group : NULL, &t, err) != 0)
+    /* an explicit group clusters the resampling even of row metrics */
+    const char *cluster = ranking || rq->group ? group : NULL;
+    if (build_table(rq, cluster, &t, err) != 0)
         goto done;
     if (t.n == 0) {
         trl_error_set(err, TRL_EINVAL, "no rows to compare on: every row "
@@ -452,10 +454,12 @@ json_t *trl_compare_models(const trl_compare_request *rq, trl_error *err)
         json_array_append_new(refs, rq->models[k]->ref
                                         ? json_string(rq->models[k]->ref)
                                         : json_null());
-    result = json_pack("{s:o, s:s?, s:I, s:I, s:i, s:I, s:o, s:o, s:o}",
+    result = json_pack("{s:o, s:s?, s:I, s:I, s:i, s:s?, s:I, s:o, s:o, "
+                       "s:o}",
                        "models", refs, "on", rq->on->ref, "rows",
                        (json_int_t)t.n, "dropped", (json_int_t)t.dropped,
-                       "resamples", rq->resamples, "seed",
+                       "resamples", rq->resamples, "resampled_by", cluster,
+                       "seed",
                        (json_int_t)rq->seed, "metrics", overall, "segments",
                        json_array(), "curves", curves(&t));
     overall = NULL;

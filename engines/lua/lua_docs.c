@@ -101,7 +101,9 @@ static const struct {
      "bootstrap=1000, seed=1, by=\"column\", group=, weight=]} -> result"
      "\n\nThe models side by side on each metric with 95% paired bootstrap "
      "intervals, displayed as %compare shows it; r.metrics, r.rows and "
-     "r:value(\"auc\", 2) give the numbers."},
+     "r:value(\"auc\", 2) give the numbers. group names the user or "
+     "query column: ranking metrics need it, and with it every metric "
+     "resamples whole groups."},
     {"features.and_", "features.and_(a, b) -> bool column\n\nElement-wise "
                       "and (missing-aware, as SQL)."},
     {"features.or_", "features.or_(a, b) -> bool column\n\nElement-wise or "

@@ -85,6 +85,24 @@ class CompareTests(unittest.TestCase):
         for plan in ("basic", "family", "pro", "team"):
             self.assertIn("segment %s" % plan, r["text/plain"])
 
+    def test_groups_cluster_the_resampling(self):
+        # rows of one city move together; cities of one row have no NDCG
+        # and are left out instead of failing the comparison
+        _, _, r = run(self.kc, "%compare a b --on valid --metrics "
+                               "auc,ndcg@3 --group city --bootstrap 100")
+        text = r["text/plain"]
+        self.assertIn("100 paired bootstrap resamples of city groups", text)
+        self.assertRegex(text, r"ndcg@3 .*\d\.\d{4} \[")
+        _, out, _ = run(self.kc, 'local r = compare{models = {a, b}, '
+                        'on = valid, metrics = {"auc"}, bootstrap = 100, '
+                        'seed = 3}\n'
+                        'local c = compare{models = {a, b}, on = valid, '
+                        'metrics = {"auc"}, bootstrap = 100, seed = 3, '
+                        'group = "plan"}\n'
+                        'print(r.resampled_by, c.resampled_by, r.rows, '
+                        'c.rows + c.dropped)')
+        self.assertEqual(out, "nil\tplan\t150\t150\n")
+
     def test_compare_value_and_metrics_compute_from_lua(self):
         _, out, _ = run(self.kc, 'r = compare{models = {a, "cmp_b@1"}, '
                         'on = valid, bootstrap = 100, seed = 7}\n'

@@ -321,6 +321,68 @@ static void test_undefined_resamples_are_counted(void **state)
     assert_true(c.defined > 0 && c.defined < 400);
 }
 
+/* With a group column every metric resamples groups, each row taking its
+ * group's count: groups of one row draw exactly what rows would, and
+ * groups of two identical rows draw what one row of weight 2 would. */
+static void test_groups_are_resampled_as_clusters(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    static double y[N], s0[N], s1[N], y2[2 * N], a2[2 * N], b2[2 * N];
+    static double w[N];
+    static int64_t single[N], pairs[2 * N];
+    const double *scores[2];
+    trl_metric ms[2];
+    trl_error err = {0};
+    trl_metric_parse("auc", &ms[0], &err);
+    trl_metric_parse("brier", &ms[1], &err);
+    trl_compare_input in;
+    compare_input(&in, y, s0, s1, scores, N, ms, 2);
+    for (size_t i = 0; i < N; i++) {
+        single[i] = (int64_t)i - 1000;  /* negative keys sort first too */
+        w[i] = 2.0;
+        for (int r = 0; r < 2; r++) {
+            y2[2 * i + r] = y[i];
+            a2[2 * i + r] = s0[i];
+            b2[2 * i + r] = s1[i];
+            pairs[2 * i + r] = 7 * (int64_t)i;
+        }
+    }
+    trl_compare_cell by_row[4], clustered[4];
+    assert_int_equal(trl_compare_run(&in, by_row, &err), 0);
+    in.group = single;
+    assert_int_equal(trl_compare_run(&in, clustered, &err), 0);
+    assert_memory_equal(by_row, clustered, sizeof by_row);
+
+    in.group = NULL;
+    in.w = w;
+    trl_compare_cell weighted[4];
+    assert_int_equal(trl_compare_run(&in, weighted, &err), 0);
+    const double *scores2[2] = {a2, b2};
+    trl_compare_input in2 = in;
+    in2.scores = scores2;
+    in2.y = y2;
+    in2.w = NULL;
+    in2.group = pairs;
+    in2.n = 2 * N;
+    assert_int_equal(trl_compare_run(&in2, clustered, &err), 0);
+    for (int i = 0; i < 4; i++) {
+        double tol = 1e-12;
+        assert_true(fabs(weighted[i].lo - clustered[i].lo) <= tol);
+        assert_true(fabs(weighted[i].hi - clustered[i].hi) <= tol);
+        assert_true(fabs(weighted[i].delta_lo - clustered[i].delta_lo) <=
+                    tol);
+        if (i % 2)
+            assert_true(weighted[i].p == clustered[i].p);
+    }
+    /* resampled as rows, the doubled data would look twice as certain */
+    in2.group = NULL;
+    trl_compare_cell naive[4];
+    assert_int_equal(trl_compare_run(&in2, naive, &err), 0);
+    assert_true(naive[0].hi - naive[0].lo <
+                0.85 * (clustered[0].hi - clustered[0].lo));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_bootstrap_is_deterministic_and_paired),
         cmocka_unit_test(test_undefined_resamples_are_counted),
+        cmocka_unit_test(test_groups_are_resampled_as_clusters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
