@@ -128,7 +128,9 @@ int trl_registry_define_metric(trl_registry *r, const char *name,
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, higher_is_better != 0);
-    int bad = trl__db_bind_json(st, 4, columns ? columns : json_array());
+    json_t *none = columns ? NULL : json_array();
+    int bad = trl__db_bind_json(st, 4, columns ? columns : none);
+    json_decref(none);
     sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
     bad = bad || sqlite3_step(st) != SQLITE_DONE;
     sqlite3_finalize(st);

@@ -290,16 +290,18 @@ static int metric_lookup_main(lua_State *L)
 }
 
 int trl__lua_business_metric(lua_State *L, const char *name,
-                             trl_metric_external *out)
+                             trl_metric_external *out, trl_error *err)
 {
     metric_lookup m = {name, out, TRL_ENOTFOUND};
     if (trl__lua_protect(L, metric_lookup_main, &m) != LUA_OK)
-        return TRL_EINVAL;
+        return trl_error_set(err, TRL_EINVAL, "metric '%.60s' cannot be "
+                             "loaded from the registry: %s", name,
+                             trl__lua_protect_error());
     return m.rc;
 }
 
 int trl__lua_metric(trl_engine *self, const char *name,
-                    struct trl_metric_external *out)
+                    struct trl_metric_external *out, trl_error *err)
 {
-    return trl__lua_business_metric(((trl__lua *)self)->L, name, out);
+    return trl__lua_business_metric(((trl__lua *)self)->L, name, out, err);
 }

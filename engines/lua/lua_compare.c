@@ -140,17 +140,15 @@ static int l_compare(lua_State *L)
         }
         /* protected: a stored definition that fails to compile must not
          * leak the ones already looked up */
+        trl_error lerr = {0};
         int rc = trl__lua_business_metric(L, c.metrics[i],
-                                          &c.external[c.nexternal]);
+                                          &c.external[c.nexternal], &lerr);
         if (rc == 0) {
             c.nexternal++;
             continue;
         }
         compare_call_free(&c);
-        if (rc != TRL_ENOTFOUND)
-            return luaL_error(L, "metric '%s' cannot be loaded from the "
-                              "registry", c.metrics[i]);
-        return trl__lf_fail(L, &perr);
+        return trl__lf_fail(L, rc == TRL_ENOTFOUND ? &perr : &lerr);
     }
     c.nmetrics = kept;
     /* models are counted references from here: nothing raises until

@@ -517,6 +517,11 @@ static void guard_library(lua_State *L)
  * global) would otherwise reach the panic function and abort the kernel. */
 static char protect_error[256];
 
+const char *trl__lua_protect_error(void)
+{
+    return protect_error;
+}
+
 int trl__lua_protect(lua_State *L, lua_CFunction fn, void *ud)
 {
     int base = lua_gettop(L);

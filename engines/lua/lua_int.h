@@ -25,6 +25,9 @@ typedef struct trl__lua {
 /* Calls fn(L) with ud as its only argument inside lua_pcall; returns the
  * pcall status. The stack is as before on return. */
 int trl__lua_protect(lua_State *L, lua_CFunction fn, void *ud);
+/* The message of the last failed trl__lua_protect (valid until the
+ * next). */
+const char *trl__lua_protect_error(void);
 
 /* Sorts the array at idx with the standard table.sort saved at start (a
  * user's replacement is never called by the kernel). */
@@ -60,7 +63,7 @@ void trl__lua_open_metrics(lua_State *L);
 /* The engine's metric op: business metrics defined with metrics.define. */
 struct trl_metric_external;
 int trl__lua_metric(trl_engine *self, const char *name,
-                    struct trl_metric_external *out);
+                    struct trl_metric_external *out, trl_error *err);
 
 /* metrics.define(name, fn | source [, opts]) (lua_business.c), which
  * lua_metrics.c installs in the `metrics` table. */
@@ -69,10 +72,11 @@ int trl__lua_metrics_define(lua_State *L);
 /* The business metric called name as an external metric, looked up and
  * loaded in a protected call on L (the running thread): 0 with *out
  * filled (the caller calls out->release), TRL_ENOTFOUND when there is
- * none, TRL_EINVAL when a stored definition cannot be loaded. Never
- * raises; the stack is as before. */
+ * none, TRL_EINVAL (err saying why) when a stored definition cannot be
+ * loaded. Never raises; the stack is as before. */
 int trl__lua_business_metric(lua_State *L, const char *name,
-                             struct trl_metric_external *out);
+                             struct trl_metric_external *out,
+                             trl_error *err);
 
 /* Installs compare{} and the metatable of its results (lua_compare.c). */
 void trl__lua_open_compare(lua_State *L);

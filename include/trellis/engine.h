@@ -140,9 +140,10 @@ typedef struct trl_engine_ops {
 
     /* A business metric the user defined in this engine (metrics.define
      * in Lua), for magics: fills *out (release it with out->release) and
-     * returns 0, or returns TRL_ENOTFOUND. May be NULL. */
+     * returns 0; or returns TRL_ENOTFOUND, or another code with err
+     * saying why a definition cannot be used. May be NULL. */
     int (*metric)(trl_engine *self, const char *name,
-                  struct trl_metric_external *out);
+                  struct trl_metric_external *out, trl_error *err);
 
     /* Forgets every name the user defined (%reset). May be NULL. */
     void (*reset)(trl_engine *self);
