@@ -118,6 +118,62 @@ static trl_engine *pick_engine(trl__kernel *k, const char *code,
     return NULL;
 }
 
+/* Cell magics nest (%%time over %%timeit over %%lua) this deep at most. */
+#define MAX_CELL_DEPTH 8
+
+trl_engine *trl__cell_engine(trl__kernel *k, const char *code,
+                             const char **body, const trl_magic **cell,
+                             const char **line, size_t *line_len,
+                             trl_exec_ctx *ctx)
+{
+    char magic[64];
+    *cell = NULL;
+    trl_engine *e = pick_engine(k, code, body, magic, sizeof magic);
+    if (e)
+        return e;
+    const trl_magic *m = trl_magic_find(magic);
+    if (!m || !m->run_cell) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Cell magic `%%%%%s` not found.", magic);
+        trl_ctx_fail(ctx, "UsageError", msg, json_pack("[s]", msg));
+        return NULL;
+    }
+    /* the rest of the %%name line is the magic's; the body follows */
+    const char *p = strstr(code, "%%") + 2 + strlen(magic);
+    const char *eol = strchr(p, '\n');
+    *line = p;
+    *line_len = eol ? (size_t)(eol - p) : strlen(p);
+    *cell = m;
+    return k->engines[0];
+}
+
+int trl__run_cell(trl__kernel *k, const char *code, int depth,
+                  trl_exec_ctx *ctx)
+{
+    const char *body, *line = NULL;
+    size_t line_len = 0;
+    const trl_magic *cell;
+    trl_engine *e = trl__cell_engine(k, code, &body, &cell, &line,
+                                     &line_len, ctx);
+    if (!e)
+        return TRL_ENOTFOUND;
+    if (depth >= MAX_CELL_DEPTH) {
+        trl_ctx_fail(ctx, "UsageError", "cell magics nested too deep", NULL);
+        return TRL_EINVAL;
+    }
+    if (cell)
+        return trl__run_cell_magic(k, e, cell, line, line_len, body,
+                                   depth + 1, ctx);
+    trl__interrupt_arm(e);  /* the engine a %%language body runs in */
+    body += trl__run_line_magics(k, e, body, depth, ctx);
+    int blank = 1;
+    for (const char *p = body; *p && blank; p++)
+        blank = isspace((unsigned char)*p);
+    if (!ctx->failed && !blank)
+        e->ops->execute(e, body, ctx);
+    return ctx->failed ? TRL_EINVAL : 0;
+}
+
 /* `?name`, `name?` and `name??` page the engine's inspection, as IPython. */
 static int page_request(const char *code, char *target, size_t size,
                         int *detail)
@@ -243,11 +299,7 @@ static void on_execute(request *r)
         json_array_append_new(ctx.payload,
                               json_pack("{s:s, s:b}", "source", "ask_exit",
                                         "keepkernel", 0));
-    } else if (!e) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "Cell magic `%%%%%s` not found.", magic);
-        trl_ctx_fail(&ctx, "UsageError", msg, json_pack("[s]", msg));
-    } else if (page_request(body, target, sizeof target, &detail)) {
+    } else if (e && page_request(body, target, sizeof target, &detail)) {
         json_t *data = NULL;
         if (e->ops->inspect(e, target, strlen(target), detail, &data) == 0 &&
             data)
@@ -259,19 +311,16 @@ static void on_execute(request *r)
             trl_ctx_stream(&ctx, TRL_STDOUT, "\n", 1);
         }
     } else {
-        body += trl__run_line_magics(k, e, body, &ctx);
-        int blank = 1;
-        for (const char *p = body; *p && blank; p++)
-            blank = isspace((unsigned char)*p);
-        if (!ctx.failed && !blank) {
-            /* armed before `executing` is visible to the control thread,
-             * so an interrupt_request always finds the engine */
-            trl__interrupt_arm(e);
-            atomic_store(&k->executing, 1);
-            e->ops->execute(e, body, &ctx);
-            atomic_store(&k->executing, 0);
-            trl__interrupt_disarm();
-        }
+        /* armed before `executing` is visible to the control thread, so
+         * an interrupt_request always finds the engine; magics (a long
+         * %compare, a %timeit loop) are interruptible as code is */
+        e = e ? e : k->engines[0];
+        trl__interrupt_arm(e);
+        atomic_store(&k->executing, 1);
+        trl__run_cell(k, code, 0, &ctx);
+        atomic_store(&k->executing, 0);
+        trl__interrupt_disarm();
+        trl_ctx_flush_result(&ctx);
     }
 
     json_t *reply;
@@ -341,7 +390,8 @@ static size_t cursor_bytes(request *r, const char *code)
 }
 
 /* `%na` at the start of a line completes magic names. */
-static int complete_magic(const char *code, size_t cur, trl_completion *c)
+static int complete_magic(trl__kernel *k, const char *code, size_t cur,
+                          trl_completion *c)
 {
     size_t start = cur;
     while (start > 0 && (isalnum((unsigned char)code[start - 1]) ||
@@ -350,17 +400,31 @@ static int complete_magic(const char *code, size_t cur, trl_completion *c)
     if (start == 0 || code[start - 1] != '%')
         return 0;
     size_t pct = start - 1;
-    if (pct > 0 && code[pct - 1] != '\n')
+    /* `%%na` on the first line completes cell magics and languages */
+    int cell = pct > 0 && code[pct - 1] == '%' &&
+               (pct == 1 || code[pct - 2] == '\n');
+    if (cell)
+        pct--;
+    else if (pct > 0 && code[pct - 1] != '\n')
         return 0;
     c->matches = json_array();
     c->cursor_start = pct;
     c->cursor_end = cur;
     size_t n;
     const trl_magic *const *all = trl_magic_all(&n);
+    const char *prefix = cell ? "%%" : "%";
     for (size_t i = 0; i < n; i++)
-        if (strncmp(all[i]->name, code + start, cur - start) == 0) {
+        if ((cell ? all[i]->run_cell != NULL : all[i]->run != NULL) &&
+            strncmp(all[i]->name, code + start, cur - start) == 0) {
             char m[80];
-            snprintf(m, sizeof m, "%%%s", all[i]->name);
+            snprintf(m, sizeof m, "%s%s", prefix, all[i]->name);
+            json_array_append_new(c->matches, json_string(m));
+        }
+    for (size_t i = 0; cell && i < k->n_engines; i++)
+        if (strncmp(k->engines[i]->ops->name, code + start, cur - start) ==
+            0) {
+            char m[80];
+            snprintf(m, sizeof m, "%%%%%s", k->engines[i]->ops->name);
             json_array_append_new(c->matches, json_string(m));
         }
     return 1;
@@ -377,7 +441,7 @@ static void on_complete(request *r)
     trl_engine *e = pick_engine(r->k, code, &body, magic, sizeof magic);
     trl_completion c = {0};
     size_t off = (size_t)(body - code);
-    if (complete_magic(code, cur, &c))
+    if (complete_magic(r->k, code, cur, &c))
         off = 0;
     else if (e && cur >= off)
         e->ops->complete(e, body, cur - off, &c);

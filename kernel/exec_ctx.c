@@ -79,6 +79,8 @@ void trl__ctx_release(trl_exec_ctx *ctx)
 {
     json_decref(ctx->payload);
     json_decref(ctx->traceback);
+    json_decref(ctx->held_data);
+    json_decref(ctx->held_meta);
     free(ctx->parent_json);
     free(ctx->result_text);
     free(ctx->ename);
@@ -181,8 +183,28 @@ int trl_ctx_result(trl_exec_ctx *ctx, json_t *data_new, json_t *metadata_new)
                                                          "text/plain"));
     if (text)
         ctx->result_text = strdup(text);
+    if (ctx->hold) {
+        ctx->held_data = data_new;
+        ctx->held_meta = metadata_new;
+        return 0;
+    }
     return publish_bundle(ctx, "execute_result", data_new, metadata_new, NULL,
                           1);
+}
+
+void trl_ctx_hold_result(trl_exec_ctx *ctx)
+{
+    ctx->hold = 1;
+}
+
+int trl_ctx_flush_result(trl_exec_ctx *ctx)
+{
+    ctx->hold = 0;
+    if (!ctx->held_data)
+        return 0;
+    json_t *data = ctx->held_data, *meta = ctx->held_meta;
+    ctx->held_data = ctx->held_meta = NULL;
+    return publish_bundle(ctx, "execute_result", data, meta, NULL, 1);
 }
 
 int trl_ctx_clear_output(trl_exec_ctx *ctx, int wait)

@@ -158,6 +158,8 @@ struct trl_exec_ctx {
     json_t *payload;          /* array of payload dicts */
     char *result_text;        /* text/plain of execute_result, for history */
     int has_result;
+    int hold;                 /* keep the execute_result back (%time) */
+    json_t *held_data, *held_meta;
     int failed;
     char *ename, *evalue;
     json_t *traceback;
@@ -165,9 +167,33 @@ struct trl_exec_ctx {
 
 /* Runs the `%name args` lines code starts with (in engine e's context) and
  * returns how many bytes of code they took. Stops at the first failure,
- * which is recorded in ctx. */
+ * which is recorded in ctx. depth: how many cell magics enclose them. */
 size_t trl__run_line_magics(trl__kernel *k, trl_engine *e, const char *code,
-                            trl_exec_ctx *ctx);
+                            int depth, trl_exec_ctx *ctx);
+
+/* Runs code as a cell: a leading %%language picks the engine, a leading
+ * %%magic runs that cell magic on the rest, then line magics and the
+ * engine. Called with the interrupt armed. 0 or a negative code after
+ * trl_ctx_fail. */
+int trl__run_cell(trl__kernel *k, const char *code, int depth,
+                  trl_exec_ctx *ctx);
+
+/* The engine code's leading %%language names (the default without one),
+ * *body past that line. For a %%magic, *cell is it, *line and *line_len the
+ * rest of its line and the default engine is returned. NULL, with the
+ * failure in ctx, for a %%name that is neither. */
+struct trl_magic;
+trl_engine *trl__cell_engine(trl__kernel *k, const char *code,
+                             const char **body,
+                             const struct trl_magic **cell,
+                             const char **line, size_t *line_len,
+                             trl_exec_ctx *ctx);
+
+/* Runs cell magic m with the line (not NUL-terminated) and body. */
+int trl__run_cell_magic(trl__kernel *k, trl_engine *e,
+                        const struct trl_magic *m, const char *line,
+                        size_t line_len, const char *body, int depth,
+                        trl_exec_ctx *ctx);
 
 /* A context whose output goes to the kernel's iopub, parented by parent. */
 void trl__ctx_init(trl_exec_ctx *ctx, trl__kernel *k, const trl__msg *parent);

@@ -12,6 +12,7 @@
 struct trl_magic_env {
     trl__kernel *k;
     trl_engine *engine;
+    int depth;  /* cell magics around this one */
 };
 
 trl_engine *trl_magic_engine(trl_magic_env *env)
@@ -72,6 +73,14 @@ static int run_line(trl_magic_env *env, const char *line, size_t len,
     if (help)
         name[nl - 1] = '\0';
     const trl_magic *m = trl_magic_find(name);
+    if (m && !m->run && !help) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "`%%%%%s` is a cell magic: put it on the "
+                 "first line of the cell, above the code it applies to.",
+                 name);
+        trl_ctx_fail(ctx, "UsageError", msg, json_pack("[s]", msg));
+        return TRL_EINVAL;
+    }
     if (!m) {
         char msg[256];
         snprintf(msg, sizeof msg, "Line magic function `%%%s` not found.",
@@ -93,10 +102,10 @@ static int run_line(trl_magic_env *env, const char *line, size_t len,
 }
 
 size_t trl__run_line_magics(trl__kernel *k, trl_engine *e, const char *code,
-                            trl_exec_ctx *ctx)
+                            int depth, trl_exec_ctx *ctx)
 {
     size_t n = trl_magic_leading(code);
-    trl_magic_env env = {k, e};
+    trl_magic_env env = {k, e, depth};
     const char *p = code, *end = code + n;
     while (p < end) {
         while (p < end && isspace((unsigned char)*p))
@@ -110,4 +119,50 @@ size_t trl__run_line_magics(trl__kernel *k, trl_engine *e, const char *code,
         p += len;
     }
     return n;
+}
+
+int trl__run_cell_magic(trl__kernel *k, trl_engine *e, const trl_magic *m,
+                        const char *line, size_t line_len, const char *body,
+                        int depth, trl_exec_ctx *ctx)
+{
+    char buf[4096];
+    while (line_len && isspace((unsigned char)*line))
+        line++, line_len--;
+    while (line_len && isspace((unsigned char)line[line_len - 1]))
+        line_len--;
+    if (line_len >= sizeof buf) {
+        trl_ctx_fail(ctx, "UsageError", "magic line is too long", NULL);
+        return TRL_EINVAL;
+    }
+    memcpy(buf, line, line_len);
+    buf[line_len] = '\0';
+    trl_magic_env env = {k, e, depth};
+    int rc = m->run_cell(&env, buf, body, ctx);
+    return rc < 0 || ctx->failed ? (rc < 0 ? rc : TRL_EINVAL) : 0;
+}
+
+int trl_magic_run_cell(trl_magic_env *env, const char *code,
+                       trl_exec_ctx *ctx)
+{
+    return trl__run_cell(env->k, code, env->depth, ctx);
+}
+
+trl_engine *trl_magic_cell_engine(trl_magic_env *env, const char *code,
+                                  const char **body, trl_exec_ctx *ctx)
+{
+    const trl_magic *cell;
+    const char *line;
+    size_t len;
+    trl_engine *e = trl__cell_engine(env->k, code, body, &cell, &line, &len,
+                                     ctx);
+    if (e && cell) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "`%%%%%s` is a magic, not a language: "
+                 "put it first, above this one", cell->name);
+        trl_ctx_fail(ctx, "UsageError", msg, json_pack("[s]", msg));
+        return NULL;
+    }
+    if (e && *body == code)
+        e = env->engine;  /* no %%language: this cell's engine */
+    return e;
 }

@@ -252,10 +252,10 @@ const trl_magic trl__magic_compare = {
     "and each model's paired difference from the first with its interval "
     "and p-value; --by adds a table per segment; --group names the user or "
     "query column (ranking metrics need it; with it every metric resamples "
-    "whole groups)", compare};
+    "whole groups)", compare, NULL};
 
 const trl_magic trl__magic_metrics = {
     "metrics", "%metrics MODEL --on FRAME [--metrics auc,logloss] "
     "[--bootstrap 1000]",
     "one model's metrics on a frame, with 95% bootstrap intervals",
-    metrics};
+    metrics, NULL};

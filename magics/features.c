@@ -140,4 +140,4 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 const trl_magic trl__magic_features = {
     "features", "%features",
     "list every registered feature frame version with rows, columns, "
-    "created time and lineage", run};
+    "created time and lineage", run, NULL};

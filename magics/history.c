@@ -63,4 +63,4 @@ const trl_magic trl__magic_history = {
     "history", "%history [-n] [-l N] [-g PAT]",
     "print this session's inputs (-n numbered, -l last N, -g search all "
     "sessions)",
-    run};
+    run, NULL};

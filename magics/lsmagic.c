@@ -12,7 +12,8 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
     const char *head = "Available line magics:\n";
     trl_ctx_stream(ctx, TRL_STDOUT, head, strlen(head));
     for (size_t i = 0; i < n; i++)
-        trl_ctx_printf(ctx, "  %-28s %s\n", all[i]->usage, all[i]->doc);
+        if (all[i]->run)
+            trl_ctx_printf(ctx, "  %-28s %s\n", all[i]->usage, all[i]->doc);
     head = "\nAvailable cell magics (first line of a cell):\n";
     trl_ctx_stream(ctx, TRL_STDOUT, head, strlen(head));
     trl_engine *const *engines;
@@ -21,8 +22,12 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
         trl_ctx_printf(ctx, "  %%%%%-26s run the cell as %s%s\n",
                        engines[i]->ops->name, engines[i]->ops->info->name,
                        i == 0 ? " (the default)" : "");
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->run_cell)
+            trl_ctx_printf(ctx, "  %%%%%-26s %s\n", all[i]->name,
+                           all[i]->doc);
     return 0;
 }
 
 const trl_magic trl__magic_lsmagic = {
-    "lsmagic", "%lsmagic", "list the line and cell magics", run};
+    "lsmagic", "%lsmagic", "list the line and cell magics", run, NULL};

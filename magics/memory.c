@@ -72,4 +72,4 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 const trl_magic trl__magic_memory = {
     "memory", "%memory [LIMIT]",
     "show the engine's memory and limit; with LIMIT (512M, 2G) change it",
-    run};
+    run, NULL};

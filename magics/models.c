@@ -150,4 +150,4 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 const trl_magic trl__magic_models = {
     "models", "%models [name]",
     "list registered model versions with stage, algorithm, key metrics and "
-    "the frame each was trained on", run};
+    "the frame each was trained on", run, NULL};

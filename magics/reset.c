@@ -22,4 +22,4 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 
 const trl_magic trl__magic_reset = {
     "reset", "%reset [-f]",
-    "remove every name the user defined (the registry is kept)", run};
+    "remove every name the user defined (the registry is kept)", run, NULL};

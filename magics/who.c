@@ -45,4 +45,4 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 
 const trl_magic trl__magic_who = {
     "who", "%who", "list the names defined in this session, with types",
-    run};
+    run, NULL};

@@ -192,7 +192,7 @@ static char *pretty(lua_State *L, const char *s)
 
 /* Reports the error at the top of the stack (a msgh table, or a raw value
  * when the failure was in loading or out of memory) to the context. */
-static void report(trl__lua *e, int status, const char *ename_override)
+void trl__lua_report(trl__lua *e, int status, const char *ename_override)
 {
     lua_State *L = e->L;
     const char *ename = "LuaError", *evalue = NULL, *tb = NULL;
@@ -580,28 +580,28 @@ typedef struct exec_args {
     int rc;
 } exec_args;
 
-/* Publishes the cell's returned values (stack 2..top) as its result. */
+/* Publishes the cell's returned values (stack 1..top) as its result. */
 static void show_result(lua_State *L, trl_exec_ctx *ctx)
 {
     int top = lua_gettop(L), any = 0;
-    for (int i = 2; i <= top; i++)
+    for (int i = 1; i <= top; i++)
         any |= !lua_isnil(L, i);
     /* Values that are side effects' leftovers (the file io.write returns,
      * display()'s handle) are not results, as None is not in IPython. */
-    if (top == 2 && luaL_getmetafield(L, 2, "__trellis_silent")) {
+    if (top == 1 && luaL_getmetafield(L, 1, "__trellis_silent")) {
         any = 0;
         lua_pop(L, 1);
     }
     if (!any)
         return;
     json_t *bundle;
-    if (top == 2) {
-        bundle = trl__lua_repr(L, 2);
+    if (top == 1) {
+        bundle = trl__lua_repr(L, 1);
     } else {
         /* several values: shown as the Lua REPL, tab-separated */
         luaL_Buffer b;
         luaL_buffinit(L, &b);
-        for (int i = 2; i <= top; i++) {
+        for (int i = 1; i <= top; i++) {
             trl__lua_repr_text(L, i);
             luaL_addvalue(&b);
             if (i < top)
@@ -616,7 +616,7 @@ static void show_result(lua_State *L, trl_exec_ctx *ctx)
      * __newindex on _G can fail here */
     lua_pushglobaltable(L);
     lua_pushliteral(L, "_");
-    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 1);
     lua_rawset(L, -3);
     trl_ctx_result(ctx, bundle, NULL);
 }
@@ -630,27 +630,42 @@ static int exec_main(lua_State *L)
     int returns;
     int st = load_cell(L, a->code, name, &returns);
     if (st != LUA_OK) {
-        report(a->e, st, st == LUA_ERRSYNTAX ? "SyntaxError" : NULL);
+        trl__lua_report(a->e, st, st == LUA_ERRSYNTAX ? "SyntaxError" : NULL);
         a->rc = TRL_EINVAL;
         return 0;
     }
-    lua_pushcfunction(L, msgh);
-    lua_insert(L, 1);
-    a->e->enforce = 1;
-    st = lua_pcall(L, 0, LUA_MULTRET, 1);
-    a->e->enforce = 0;
-    if (st != LUA_OK) {
-        report(a->e, st, NULL);
+    if (trl__lua_call_user(a->e, 0, LUA_MULTRET) != LUA_OK)
         a->rc = trl_ctx_interrupted(a->ctx) ? TRL_EINTR : TRL_EINVAL;
-    } else if (returns && lua_gettop(L) > 1) {
+    else if (returns && lua_gettop(L) > 0)
         show_result(L, a->ctx);
-    }
     return 0;
+}
+
+int trl__lua_call_user(trl__lua *e, int nargs, int nresults)
+{
+    lua_State *L = e->L;
+    int base = lua_gettop(L) - nargs;  /* the function's slot */
+    lua_pushcfunction(L, msgh);
+    lua_insert(L, base);
+    e->enforce = 1;
+    int st = lua_pcall(L, nargs, nresults, base);
+    e->enforce = 0;
+    lua_remove(L, base);
+    if (st != LUA_OK)
+        trl__lua_report(e, st, NULL);
+    return st;
 }
 
 static int eng_execute(trl_engine *self, const char *code, trl_exec_ctx *ctx)
 {
-    trl__lua *e = (trl__lua *)self;
+    exec_args a = {(trl__lua *)self, code, ctx, 0};
+    int rc = trl__lua_exec((trl__lua *)self, ctx, exec_main, &a);
+    return rc ? rc : a.rc;
+}
+
+int trl__lua_exec(trl__lua *e, trl_exec_ctx *ctx, lua_CFunction fn,
+                  void *ud)
+{
     lua_State *L = e->L;
     /* A hook left by an interrupt that came after the last cell ended
      * must not stop this one at its first instruction. */
@@ -658,11 +673,11 @@ static int eng_execute(trl_engine *self, const char *code, trl_exec_ctx *ctx)
         unhook(e);
     e->ctx = ctx;
     lua_settop(L, 0);
-    exec_args a = {e, code, ctx, 0};
-    int st = trl__lua_protect(L, exec_main, &a);
+    int rc = 0;
+    int st = trl__lua_protect(L, fn, ud);
     unhook(e);
     if (st != LUA_OK) {
-        a.rc = TRL_EINVAL;
+        rc = TRL_EINVAL;
         if (st == LUA_ERRMEM)
             trl_ctx_fail(ctx, "MemoryError", "not enough memory (the Lua "
                          "memory limit is reached: free some values, or "
@@ -680,7 +695,7 @@ static int eng_execute(trl_engine *self, const char *code, trl_exec_ctx *ctx)
     e->ctx = NULL;
     /* A cell's garbage should not count against the next one's limit. */
     lua_gc(L, LUA_GCSTEP, 0);
-    return a.rc;
+    return rc;
 }
 
 typedef struct eval_args {
@@ -913,6 +928,10 @@ static const trl_engine_ops lua_ops = {
     .variables = eng_variables,
     .lookup = trl__lua_lookup,
     .metric = trl__lua_metric,
+    .timer_new = trl__lua_timer_new,
+    .timer_run = trl__lua_timer_run,
+    .timer_free = trl__lua_timer_free,
+    .set_last = trl__lua_set_last,
     .reset = eng_reset,
     .memory = eng_memory,
     .interrupt = eng_interrupt,

@@ -25,6 +25,32 @@ typedef struct trl__lua {
 /* Calls fn(L) with ud as its only argument inside lua_pcall; returns the
  * pcall status. The stack is as before on return. */
 int trl__lua_protect(lua_State *L, lua_CFunction fn, void *ud);
+/* Runs fn(L) with ud as a cell runs: ctx set for output, a stale
+ * interrupt hook removed, protected; an error outside user code is
+ * reported through ctx. 0 or a negative code (fn reports its own user
+ * errors with trl__lua_call_user). */
+int trl__lua_exec(trl__lua *e, trl_exec_ctx *ctx, lua_CFunction fn,
+                  void *ud);
+
+/* Calls the function below nargs arguments on e->L as user code (the
+ * memory limit binds); an error is reported through e->ctx with its
+ * traceback. Inside trl__lua_exec only. Returns the pcall status. */
+int trl__lua_call_user(trl__lua *e, int nargs, int nresults);
+
+/* Records the error on top of e->L (a msgh table or a message) as the
+ * cell's failure; ename_override replaces its name when not NULL. */
+void trl__lua_report(trl__lua *e, int status, const char *ename_override);
+
+/* The engine's %timeit ops and `_` (lua_timer.c). */
+int trl__lua_timer_new(trl_engine *self, const char *setup,
+                       const char *stmt, int clock, trl_exec_ctx *ctx,
+                       void **timer_out);
+int trl__lua_timer_run(trl_engine *self, void *timer,
+                       unsigned long long loops, double *seconds,
+                       trl_exec_ctx *ctx);
+void trl__lua_timer_free(trl_engine *self, void *timer);
+int trl__lua_set_last(trl_engine *self, const json_t *value);
+
 /* The message of the last failed trl__lua_protect (valid until the
  * next). */
 const char *trl__lua_protect_error(void);

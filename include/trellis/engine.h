@@ -39,6 +39,13 @@ int trl_ctx_update_display(trl_exec_ctx *ctx, json_t *data_new,
  * replace nothing and return TRL_EINVAL). Steals as above. */
 int trl_ctx_result(trl_exec_ctx *ctx, json_t *data_new, json_t *metadata_new);
 
+/* Keeps the cell's execute_result back until trl_ctx_flush_result: %time
+ * prints its times before the value, as IPython does. */
+void trl_ctx_hold_result(trl_exec_ctx *ctx);
+
+/* Publishes a held execute_result, if any, and stops holding. */
+int trl_ctx_flush_result(trl_exec_ctx *ctx);
+
 /* Publishes clear_output; wait != 0 clears only when new output arrives. */
 int trl_ctx_clear_output(trl_exec_ctx *ctx, int wait);
 
@@ -144,6 +151,24 @@ typedef struct trl_engine_ops {
      * saying why a definition cannot be used. May be NULL. */
     int (*metric)(trl_engine *self, const char *name,
                   struct trl_metric_external *out, trl_error *err);
+
+    /* %timeit: compiles stmt once as the body of a loop in the language
+     * itself (so an empty statement costs what the language's own loop
+     * costs), as Python's timeit does: timer_run runs setup (untimed),
+     * then the loop `loops` times, and reports the seconds the loop took
+     * on clock (a trl_timing_clock of trellis/timing.h); timer_free
+     * releases it. Output goes through ctx; failures (syntax, errors,
+     * interrupt) are recorded with trl_ctx_fail and returned as a
+     * negative code. NULL when the language cannot be timed. */
+    int (*timer_new)(trl_engine *self, const char *setup, const char *stmt,
+                     int clock, trl_exec_ctx *ctx, void **timer_out);
+    int (*timer_run)(trl_engine *self, void *timer, unsigned long long loops,
+                     double *seconds, trl_exec_ctx *ctx);
+    void (*timer_free)(trl_engine *self, void *timer);
+
+    /* Makes value (JSON: objects become tables) the language's `_`, the
+     * last result, as %timeit -o does in IPython. May be NULL. */
+    int (*set_last)(trl_engine *self, const json_t *value);
 
     /* Forgets every name the user defined (%reset). May be NULL. */
     void (*reset)(trl_engine *self);

@@ -32,17 +32,36 @@ json_t *trl_magic_history_search(trl_magic_env *env, const char *pattern,
 typedef int (*trl_magic_fn)(trl_magic_env *env, const char *args,
                             trl_exec_ctx *ctx);
 
+/* Runs a cell magic (`%%time`): line is the rest of its first line,
+ * trimmed; body the cell below it. Reports as a line magic does. */
+typedef int (*trl_cell_magic_fn)(trl_magic_env *env, const char *line,
+                                 const char *body, trl_exec_ctx *ctx);
+
 typedef struct trl_magic {
     const char *name;   /* without the % */
     const char *usage;  /* one line: "%who" */
     const char *doc;    /* one paragraph, shown by %name? and %lsmagic */
-    trl_magic_fn run;
+    trl_magic_fn run;   /* the line magic, or NULL */
+    trl_cell_magic_fn run_cell;  /* the cell magic (%%name), or NULL */
 } trl_magic;
+
+/* Runs code as a cell of its own would run (a leading %%language or cell
+ * magic, line magics, then the engine) in this cell's context: what a cell
+ * magic does with its body. 0 or a negative code after trl_ctx_fail. */
+int trl_magic_run_cell(trl_magic_env *env, const char *code,
+                       trl_exec_ctx *ctx);
+
+/* The engine code runs in (its leading %%language, else this cell's),
+ * with *body set past that line; NULL with a failure recorded in ctx when
+ * the %%name is not a language. */
+trl_engine *trl_magic_cell_engine(trl_magic_env *env, const char *code,
+                                  const char **body, trl_exec_ctx *ctx);
 
 /* The magic called name, or NULL. */
 const trl_magic *trl_magic_find(const char *name);
 
-/* All line magics, sorted by name; *n receives the count. */
+/* All magics (line, cell or both), sorted by name; *n receives the
+ * count. */
 const trl_magic *const *trl_magic_all(size_t *n);
 
 /* Splits the leading `%name args` lines off code. Returns the number of
