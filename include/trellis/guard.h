@@ -114,4 +114,53 @@ typedef struct trl_drift_request {
  * common, a model that cannot predict on a frame; TRL_EINTR. */
 json_t *trl_drift_run(const trl_drift_request *rq, trl_error *err);
 
+/* ---- validation ------------------------------------------------------------ */
+
+/* Expectations are JSON, editable by hand (or in Lua):
+ * {"from": "holdout@2" (informational), "min_rows": 1,
+ *  "allow_extra_columns": false,
+ *  "columns": {"age": {"type": "i64", "required": true,
+ *              "max_missing": 0.02, "min": 10, "max": 97,
+ *              "categories": [...], "unique": false}, ...}}
+ * Every key but "columns" is optional; an absent key checks nothing (a
+ * column is required unless "required" is false). */
+
+/* Expectations inferred from a reference frame (a new object):
+ *  - the column set, each column required, no extra columns allowed;
+ *  - each column's type (a f64 expectation also accepts i64 values);
+ *  - max_missing: none when REF has none, else min(1, 2 x REF's missing
+ *    share + 0.01);
+ *  - numeric columns: min and max widened by 10% of REF's range on each
+ *    side (10% of |value| for a constant column), rounded outwards to
+ *    whole numbers for i64, and never below 0 when REF has no negative
+ *    value;
+ *  - str columns with at most 50 distinct values: those categories;
+ *  - unique: i64 and str columns whose REF values are all present and
+ *    distinct, when REF has at least 20 rows or the column is called id
+ *    or ends in _id (a few rows are distinct by chance);
+ *  - min_rows: 1.
+ * Fails on a frame without rows (nothing to learn from). */
+json_t *trl_validate_infer(const trl_frame *ref, trl_error *err);
+
+/* 0 when spec is well-formed expectations, else TRL_EINVAL saying which
+ * key is wrong ("column 'age': max_missing must be a number from 0 to
+ * 1"). */
+int trl_validate_spec_check(const json_t *spec, trl_error *err);
+
+/* Checks f against spec (borrowed; checked first with
+ * trl_validate_spec_check). name is how the user named f (NULL: its
+ * ref) and against what the expectations came from ("holdout@2",
+ * "schema churn@1"; may be NULL). A new object:
+ * {"frame": ref or null, "name", "against", "rows", "ok", "passed",
+ *  "failed", "checks": [{"column" (null for the frame), "check": "rows" |
+ *  "present" | "type" | "missing" | "range" | "categories" | "unique" |
+ *  "columns", "ok", "observed", "expected" (texts), and per check the
+ *  numbers behind them: "rate", "min", "max", "outside", "unseen",
+ *  "duplicates", "extra"}...], "failures": [the failed checks],
+ *  "expectations": spec}. A column that fails its type check is not
+ * range- or category-checked. Stops with TRL_EINTR. */
+json_t *trl_validate_check(const trl_frame *f, const json_t *spec,
+                           const char *name, const char *against,
+                           trl_error *err);
+
 #endif
