@@ -114,4 +114,11 @@ double *trl__sorted_values(const trl_column *c, size_t *n, size_t *missing);
  * the same arithmetic, so the same double. */
 double trl__np_quantile(const double *v, size_t n, double q);
 
+/* The registry's schema for the guard rails' tables (guard_store.c). */
+extern const char trl__guard_schema_sql[];
+
+/* Non-zero when the open registry file lacks the guard rails' tables. */
+struct trl_registry;
+int trl__guard_tables_missing(struct trl_registry *r);
+
 #endif

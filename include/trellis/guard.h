@@ -163,4 +163,48 @@ json_t *trl_validate_check(const trl_frame *f, const json_t *spec,
                            const char *name, const char *against,
                            trl_error *err);
 
+/* ---- kept in the registry ---------------------------------------------------- */
+
+/* Keeps a trl_drift_run result: the run (frames, model, threshold,
+ * verdict, time, the whole result) and a row per feature, in one
+ * transaction. *id_out (may be NULL) is the run's number. */
+int trl_registry_record_drift(trl_registry *r, const json_t *result,
+                              long long *id_out, trl_error *err);
+
+/* Keeps a trl_validate_check result. *id_out (may be NULL) is its
+ * number. */
+int trl_registry_record_validation(trl_registry *r, const json_t *result,
+                                   long long *id_out, trl_error *err);
+
+/* What a gate reads. A frame spec "name@N" matches runs on exactly that
+ * version; "name" matches any version of name, or a working frame the
+ * user named so. The latest matching drift run of ref_spec against
+ * new_spec: with feature NULL, the largest PSI of a run without a model
+ * (feature drift); with a feature ("age", or "prediction" for a model's
+ * scores), that feature's PSI in the latest run that has it. Fills
+ * *max_psi_out (NaN when the PSI was undefined) and returns 0, or
+ * TRL_ENOTFOUND saying what to run ("no %drift of holdout against live
+ * is recorded"). */
+int trl_registry_latest_drift(trl_registry *r, const char *ref_spec,
+                              const char *new_spec, const char *feature,
+                              double *max_psi_out, trl_error *err);
+
+/* The verdict of the latest validation of frame_spec (matched as above):
+ * *ok_out 1 or 0, or TRL_ENOTFOUND saying what to run. */
+int trl_registry_latest_validation(trl_registry *r, const char *frame_spec,
+                                   int *ok_out, trl_error *err);
+
+/* Saves spec (checked with trl_validate_spec_check) as the next version
+ * of the expectation set name (an identifier); *version_out (may be
+ * NULL) receives N of "name@N". */
+int trl_registry_save_expectations(trl_registry *r, const char *name,
+                                   const json_t *spec, int *version_out,
+                                   trl_error *err);
+
+/* The expectation set "name" (latest) or "name@N": a new object, with
+ * *ref_out (may be NULL) a malloc'd "name@N". TRL_ENOTFOUND naming the
+ * sets there are. */
+json_t *trl_registry_get_expectations(trl_registry *r, const char *spec,
+                                      char **ref_out, trl_error *err);
+
 #endif
