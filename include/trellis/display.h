@@ -41,4 +41,15 @@ int trl_strbuf_html(trl_strbuf *b, const char *text);
  * trl_compare_models returns it (see model.h); NULL when out of memory. */
 json_t *trl_display_comparison(const json_t *result);
 
+/* The bundle showing a drift result, as trl_drift_run returns it (see
+ * guard.h): a row per feature, largest PSI first, flagged rows marked,
+ * and REF's and NEW's histograms overlaid for each flagged feature (an
+ * SVG inside the HTML). NULL when out of memory. */
+json_t *trl_display_drift(const json_t *result);
+
+/* The bundle showing a validation result (trl_validate_check): the
+ * verdict, then a row per check with what was observed and expected.
+ * NULL when out of memory. */
+json_t *trl_display_validation(const json_t *result);
+
 #endif
