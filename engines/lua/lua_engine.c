@@ -973,6 +973,7 @@ trl_engine *trl_lua_engine_new(const trl_engine_config *config,
     trl__lua_open_features(e->L);
     trl__lua_open_models(e->L);
     trl__lua_open_metrics(e->L);
+    trl__lua_open_guard(e->L);
     trl__lua_open_docs(e->L);
     snapshot_builtins(e->L);
     /* The limit starts after the standard library is loaded. */

@@ -79,6 +79,12 @@ void trl__lua_open_models(lua_State *L);
 struct json_t;
 void trl__lua_push_json(lua_State *L, const struct json_t *j);
 
+/* The Lua value at i as JSON (lua_models.c): numbers (finite), strings
+ * (UTF-8 without NUL), booleans, lists read 1..n and string-keyed tables,
+ * at most 4 tables deep from depth; an empty table is an empty object. A
+ * new value, or NULL with a message in *why (NULL on entry). */
+json_t *trl__lua_to_json(lua_State *L, int i, int depth, const char **why);
+
 /* The model the value at i holds, or NULL (borrowed). */
 struct trl_model;
 struct trl_model *trl__lua_to_model(lua_State *L, int i);
@@ -106,6 +112,10 @@ int trl__lua_business_metric(lua_State *L, const char *name,
 
 /* Installs compare{} and the metatable of its results (lua_compare.c). */
 void trl__lua_open_compare(lua_State *L);
+
+/* Installs validate.* and drift.* and the metatables of their results
+ * (lua_guard.c). */
+void trl__lua_open_guard(lua_State *L);
 
 /* The engine's lookup op: frames and models in globals (lua_models.c). */
 void trl__lua_lookup(trl_engine *self, const char *name,

@@ -97,9 +97,8 @@ void trl__lua_push_json(lua_State *L, const json_t *j)
     }
 }
 
-/* A Lua value as JSON: numbers, strings, booleans, sequences of those (for
- * eval_metric) and string-keyed tables. NULL with a message in *why. */
-static json_t *to_json(lua_State *L, int i, int depth, const char **why)
+/* A Lua value as JSON (see lua_int.h). */
+json_t *trl__lua_to_json(lua_State *L, int i, int depth, const char **why)
 {
     i = lua_absindex(L, i);
     switch (lua_type(L, i)) {
@@ -148,7 +147,7 @@ static json_t *to_json(lua_State *L, int i, int depth, const char **why)
     if (len > 0) {
         for (lua_Integer k = 1; out && k <= len; k++) {
             lua_rawgeti(L, i, k);
-            json_t *v = to_json(L, -1, depth + 1, why);
+            json_t *v = trl__lua_to_json(L, -1, depth + 1, why);
             lua_pop(L, 1);
             if (!v || json_array_append_new(out, v) != 0) {
                 json_decref(out);
@@ -160,7 +159,7 @@ static json_t *to_json(lua_State *L, int i, int depth, const char **why)
     lua_pushnil(L);
     while (out && lua_next(L, i)) {
         json_t *v = lua_type(L, -2) == LUA_TSTRING
-                        ? to_json(L, -1, depth + 1, why) : NULL;
+                        ? trl__lua_to_json(L, -1, depth + 1, why) : NULL;
         if (!v && !*why)
             *why = "a table must be a list or have string keys";
         size_t klen = 0;
@@ -316,7 +315,7 @@ static json_t *object_of(lua_State *L, int i, const char **why, int *ok)
 {
     if (lua_isnil(L, i))
         return NULL;
-    json_t *j = to_json(L, i, 0, why);
+    json_t *j = trl__lua_to_json(L, i, 0, why);
     if (j && !json_is_object(j)) {
         json_decref(j);
         j = NULL;
