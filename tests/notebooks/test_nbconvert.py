@@ -308,6 +308,44 @@ class ModelsNotebook(unittest.TestCase):
                       text(data["text/plain"]))
 
 
+class GuardNotebook(unittest.TestCase):
+    """%drift in a headless run: its table and the SVG histograms of the
+    flagged features travel inside text/html, so both the saved notebook
+    and nbconvert's HTML export (which drops image/svg+xml) keep them."""
+
+    def test_drift_renders_table_and_histograms(self):
+        fixtures = os.path.join(HERE, "..", "unit", "registry", "fixtures",
+                                "models")
+        path = write_notebook([
+            'd = features.read_csv("%s")\n'
+            'live = features.read_csv("%s")\n'
+            'live.x1 = live.x1 * 2 + 1'
+            % (os.path.join(fixtures, "binary.csv"),
+               os.path.join(fixtures, "binary_eval.csv")),
+            "%drift d live --threshold 0.25",
+        ])
+        proc, nb = execute_to_notebook(path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        outs = outputs(nb["cells"][1])
+        self.assertEqual(len(outs), 1, outs)
+        data = outs[0]["data"]
+        html = text(data["text/html"])
+        self.assertIn("<table>", html)
+        self.assertIn("<svg", html)
+        self.assertIn("x1: PSI", html)
+        self.assertIn("drift of live from d", text(data["text/plain"]))
+        out = tmpdir()
+        proc = nbconvert("--to", "html", "--execute", "--output-dir", out,
+                         path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        name = os.path.splitext(os.path.basename(path))[0] + ".html"
+        with open(os.path.join(out, name), encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("x1: PSI", page)
+        self.assertRegex(page, r"<svg[^>]*>")
+        self.assertIn("fill-opacity=\"0.5\"", page)
+
+
 class HtmlExport(unittest.TestCase):
     def test_html_contains_rendered_table(self):
         out = tmpdir()
