@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "registry/guard_int.h"
@@ -170,6 +171,7 @@ static int choose(const trl_drift_request *rq, run *r, json_t *skipped,
 typedef struct job {
     run *r;
     atomic_size_t *next;
+    atomic_int *running;        /* worker threads not yet finished */
     trl__stop stop;
 } job;
 
@@ -189,6 +191,14 @@ static void *work(void *arg)
     return NULL;
 }
 
+static void *worker(void *arg)
+{
+    job *j = arg;
+    work(j);
+    atomic_fetch_sub(j->running, 1);
+    return NULL;
+}
+
 static int cpus(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -197,8 +207,10 @@ static int cpus(void)
 
 static int compute(run *r, trl_error *err)
 {
+    if (trl__registry_interrupted())
+        return trl__registry_interrupt_error(err);
     atomic_size_t next = 0;
-    atomic_int flag = 0;
+    atomic_int flag = 0, running = 0;
     int nt = cpus();
     if ((size_t)nt > r->n)
         nt = (int)r->n;
@@ -207,16 +219,26 @@ static int compute(run *r, trl_error *err)
     job jobs[MAX_THREADS];
     for (int t = 0; t < nt; t++) {
         /* the calling thread works too, and only it polls the interrupt */
-        jobs[t] = (job){r, &next, {&flag, t == nt - 1}};
-        started[t] = t + 1 < nt &&
-                     pthread_create(&threads[t], NULL, work, &jobs[t]) == 0;
+        jobs[t] = (job){r, &next, &running, {&flag, t == nt - 1}};
+        if (t + 1 < nt) {
+            atomic_fetch_add(&running, 1);
+            started[t] = pthread_create(&threads[t], NULL, worker,
+                                        &jobs[t]) == 0;
+            if (!started[t])
+                atomic_fetch_sub(&running, 1);
+        }
     }
     work(&jobs[nt - 1]);
+    /* the others may still be on a long feature: keep answering an
+     * interrupt until they finish */
+    while (atomic_load(&running) > 0) {
+        if (trl__registry_interrupted())
+            atomic_store(&flag, 1);
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
     for (int t = 0; t + 1 < nt; t++)
         if (started[t])
             pthread_join(threads[t], NULL);
-        else
-            work(&jobs[t]);  /* a thread that did not start */
     /* the first real failure in feature order; else an interrupt */
     const feature *intr = NULL;
     for (size_t i = 0; i < r->n; i++) {

@@ -52,6 +52,46 @@ static long floor_nx(long n, double x, double *hi, double *lo,
     return (long)fl;
 }
 
+/* A double-double: hi + lo, |lo| <= half an ulp of hi. Smirnov's terms
+ * are logs of size up to n log 2 (about 7e5 at n = 10^6), whose last bit
+ * in a plain double is already 1e-10: the sum keeps them in two doubles
+ * (long double would do on x86 but not everywhere, nor under valgrind). */
+typedef struct dd {
+    double hi, lo;
+} dd;
+
+static dd dd_norm(double s, double e)
+{
+    double hi = s + e;
+    return (dd){hi, e - (hi - s)};
+}
+
+/* a + b exactly, as a double-double (Knuth's two-sum). */
+static dd two_sum(double a, double b)
+{
+    double s = a + b, bb = s - a;
+    return (dd){s, (a - (s - bb)) + (b - bb)};
+}
+
+static dd dd_add(dd a, dd b)
+{
+    dd s = two_sum(a.hi, b.hi);
+    return dd_norm(s.hi, s.lo + a.lo + b.lo);
+}
+
+/* a * b exactly (an FMA gives the rounding error). */
+static dd dd_prod(double a, double b)
+{
+    double p = a * b;
+    return (dd){p, fma(a, b, -p)};
+}
+
+static double dd_diff(dd a, dd b)
+{
+    dd d = two_sum(a.hi, -b.hi);
+    return d.hi + (d.lo + (a.lo - b.lo));
+}
+
 /* Birnbaum and Tingey's sum, x * sum over v = 0 .. last of
  * C(n, v) (x + v/n)^(v-1) (1 - x - v/n)^(n-v), in logarithms so that no
  * term overflows. The terms rise to a peak and fall; the sum stops once
@@ -61,25 +101,26 @@ static long floor_nx(long n, double x, double *hi, double *lo,
 static double smirnov_sum(long n, double x, long last, double nx_hi,
                           double nx_lo)
 {
-    long double log_c = 0;  /* log C(n, v), summed in extra precision */
-    double top = -INFINITY, sum = 0, dn = (double)n;
+    dd log_c = {0, 0}, top = {-INFINITY, 0};  /* log C(n, v); largest t */
+    double sum = 0, dn = (double)n;
     for (long v = 0; v <= last; v++) {
         double up = ((double)v + nx_hi + nx_lo) / dn;
         double rest = (((double)(n - v) - nx_hi) - nx_lo) / dn;
-        double t = (double)log_c + (double)(v - 1) * log(up) +
-                   (double)(n - v) * log(rest);
-        if (t > top) {
-            sum = sum * exp(top - t) + 1;
+        dd t = dd_add(log_c, dd_add(dd_prod((double)(v - 1), log(up)),
+                                    dd_prod((double)(n - v), log(rest))));
+        if (v == 0 || dd_diff(t, top) > 0) {
+            sum = v == 0 ? 1 : sum * exp(dd_diff(top, t)) + 1;
             top = t;
         } else {
-            double e = exp(t - top);
+            double e = exp(dd_diff(t, top));
             sum += e;
             if (4.0 * (double)(last - v) * e < DBL_EPSILON * sum)
                 break;
         }
-        log_c += log((double)(n - v) / (double)(v + 1));
+        log_c = dd_add(log_c, (dd){log((double)(n - v) / (double)(v + 1)),
+                                   0});
     }
-    return exp(top + log(sum) + log(x));
+    return exp(top.hi + (top.lo + log(sum) + log(x)));
 }
 
 double trl__smirnov_sf(long n, double x)

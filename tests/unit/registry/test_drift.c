@@ -387,9 +387,13 @@ static void test_interrupt_stops_a_run(void **state)
     (void)state;
     trl_frame *ref = sample(200, 0, "x"), *cur = sample(200, 1, "x");
     trl_drift_request rq = {.ref = ref, .new_frame = cur};
+    trl_error err = {0};
     trl_registry_set_interrupt(always);
-    expect_error(&rq, TRL_EINTR, "interrupted");
+    json_t *r = trl_drift_run(&rq, &err);
     trl_registry_set_interrupt(NULL);
+    assert_null(r);
+    assert_int_equal(err.code, TRL_EINTR);
+    assert_string_equal(err.message, "interrupted");
     trl_frame_decref(ref);
     trl_frame_decref(cur);
 }
