@@ -37,6 +37,13 @@ int trl_strbuf_printf(trl_strbuf *b, const char *fmt, ...)
 /* Appends text, HTML-escaped. */
 int trl_strbuf_html(trl_strbuf *b, const char *text);
 
+struct trl_frame;
+/* A frame as an HTML table / as aligned text: the column types under the
+ * names, the first 10 and last 5 rows of a frame past 20, the shape. New
+ * strings (free them), NULL when out of memory. */
+char *trl_frame_html(const struct trl_frame *f);
+char *trl_frame_text(const struct trl_frame *f);
+
 /* The bundle (text/plain and text/html) showing a model comparison, as
  * trl_compare_models returns it (see model.h); NULL when out of memory. */
 json_t *trl_display_comparison(const json_t *result);
