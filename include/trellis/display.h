@@ -41,4 +41,10 @@ int trl_strbuf_html(trl_strbuf *b, const char *text);
  * trl_compare_models returns it (see model.h); NULL when out of memory. */
 json_t *trl_display_comparison(const json_t *result);
 
+/* The bundle (text/plain and text/html with an inline SVG) showing a
+ * serving benchmark, as trl_bench_run returns it (see bench.h), with its
+ * "recorded" number or "not_recorded" reason when the caller added one;
+ * NULL when out of memory. */
+json_t *trl_display_bench(const json_t *result);
+
 #endif
