@@ -202,8 +202,12 @@ static json_t *config_row(size_t k, const trl_model *m, int threads,
     json_object_set_new(row, "rows_per_s",
                         number(s->seconds > 0 ? rows / s->seconds : NAN));
     json_object_set_new(row, "peak_rss_mb", number(s->peak_rss_mb));
+    /* Linux keeps RSS in per-CPU counters that /proc reads approximately
+     * (to about 0.1 MiB here): a peak a little under the start is no
+     * growth, not a shrinking peak */
+    double growth = s->peak_rss_mb - s->rss_before_mb;
     json_object_set_new(row, "rss_growth_mb",
-                        number(s->peak_rss_mb - s->rss_before_mb));
+                        number(growth < 0 ? 0.0 : growth));
     json_object_set_new(row, "curve", curve);
     return row;
 }

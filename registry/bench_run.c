@@ -297,8 +297,12 @@ int trl__bench_measure(const trl__bench_call *c, int threads, double warmup,
         goto stop;
     /* the sample arrays are resident now: the peak from here on is the
      * calls' own */
-    out->rss_before_mb = trl__bench_status_mb("VmRSS");
     out->peak_from_hwm = trl__bench_reset_peak() == 0;
+    /* just after the reset VmHWM is the RSS of that moment: the growth
+     * measured from it cannot be negative, as from a separate VmRSS read
+     * could (memory freed between the two) */
+    out->rss_before_mb = trl__bench_status_mb(out->peak_from_hwm ? "VmHWM"
+                                                                : "VmRSS");
     double sampled = out->rss_before_mb;
     uint64_t start = now_ns();
     sh.until = start + (uint64_t)(duration * 1e9);

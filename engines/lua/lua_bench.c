@@ -53,11 +53,14 @@ static size_t list_field(lua_State *L, const char *key, long long *out,
 {
     lua_getfield(L, 1, key);
     size_t n = 0;
+    int whole;
+    /* 32.0 counts as 32, as Lua's own integer conversions do */
+    lua_Integer x = lua_tointegerx(L, -1, &whole);
     if (lua_isnil(L, -1)) {
         memcpy(out, dflt, n_dflt * sizeof *out);
         n = n_dflt;
-    } else if (lua_isinteger(L, -1)) {
-        out[n++] = (long long)lua_tointeger(L, -1);
+    } else if (whole && lua_type(L, -1) == LUA_TNUMBER) {
+        out[n++] = (long long)x;
     } else if (lua_istable(L, -1)) {
         lua_Integer len = (lua_Integer)lua_rawlen(L, -1);
         if (len < 1 || len > TRL_BENCH_MAX_LIST)
@@ -65,9 +68,10 @@ static size_t list_field(lua_State *L, const char *key, long long *out,
                        TRL_BENCH_MAX_LIST);
         for (lua_Integer i = 1; i <= len; i++) {
             lua_rawgeti(L, -1, i);
-            if (!lua_isinteger(L, -1))
+            x = lua_tointegerx(L, -1, &whole);
+            if (!whole || lua_type(L, -1) != LUA_TNUMBER)
                 luaL_error(L, "bench: %s is a list of whole numbers", key);
-            out[n++] = (long long)lua_tointeger(L, -1);
+            out[n++] = (long long)x;
             lua_pop(L, 1);
         }
     } else {

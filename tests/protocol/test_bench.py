@@ -153,6 +153,12 @@ class BenchTests(unittest.TestCase):
                           allow_error=True)
         self.assertIn("a batch size is a whole number of rows from 1",
                       reply["evalue"])
+        reply, _, _ = run(self.kc, "bench{model = a, on = d, batch = {1, "
+                          "1.5}}", allow_error=True)
+        self.assertIn("batch is a list of whole numbers", reply["evalue"])
+        _, out, _ = run(self.kc, "print(bench{model = a, on = d, batch = "
+                        "8.0, duration = 0.02}.batches[1])")
+        self.assertEqual(out, "8\n")
 
     def test_usage_errors_name_the_option(self):
         cases = [
