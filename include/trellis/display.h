@@ -48,4 +48,10 @@ char *trl_frame_text(const struct trl_frame *f);
  * trl_compare_models returns it (see model.h); NULL when out of memory. */
 json_t *trl_display_comparison(const json_t *result);
 
+/* The bundle (text/plain and text/html with an inline SVG) showing a
+ * serving benchmark, as trl_bench_run returns it (see bench.h), with its
+ * "recorded" number or "not_recorded" reason when the caller added one;
+ * NULL when out of memory. */
+json_t *trl_display_bench(const json_t *result);
+
 #endif
