@@ -134,7 +134,7 @@ class TimingTests(unittest.TestCase):
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
         # also while a magic's C code runs between runs
-        msg_id = self.kc.execute("%timeit -r 100000 -n 1000 ;")
+        msg_id = self.kc.execute("%timeit -r 1000000 -n 100000 ;")
         time.sleep(0.5)
         self.km.interrupt_kernel()
         reply = self.kc.get_shell_msg(timeout=30)
