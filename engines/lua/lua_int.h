@@ -51,6 +51,12 @@ int trl__lua_timer_run(trl_engine *self, void *timer,
 void trl__lua_timer_free(trl_engine *self, void *timer);
 int trl__lua_set_last(trl_engine *self, const json_t *value);
 
+/* The engine's scalar and bind_frame ops (lua_share.c). */
+struct trl_frame;
+json_t *trl__lua_scalar(trl_engine *self, const char *name);
+int trl__lua_bind_frame(trl_engine *self, const char *name,
+                        struct trl_frame *f, trl_error *err);
+
 /* The message of the last failed trl__lua_protect (valid until the
  * next). */
 const char *trl__lua_protect_error(void);
