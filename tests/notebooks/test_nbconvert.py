@@ -359,6 +359,40 @@ class BenchNotebook(unittest.TestCase):
         self.assertEqual(page.count("<polyline"), 2)
 
 
+class PolyglotNotebook(unittest.TestCase):
+    """Lua and SQL cells over one frame, both ways, and the timing magics
+    in a headless run."""
+
+    def test_lua_sql_lua(self):
+        binary = os.path.join(HERE, "..", "unit", "registry", "fixtures",
+                              "models", "binary.csv")
+        path = write_notebook([
+            'd = features.read_csv("%s")\n'
+            'features.register("nb_churn", d);' % binary,
+            "%%sql --lua by_plan --save nb_plans\n"
+            "SELECT plan, count(*) AS n, avg(x1) AS mean_x1\n"
+            "FROM nb_churn GROUP BY plan ORDER BY plan",
+            "print(#by_plan, by_plan.n:sum(), features.version('nb_plans'):ref())",
+            "%timeit -n 10 -r 2 by_plan.n:sum()",
+            "%%time\n%%sql\nSELECT count(*) AS n FROM d WHERE plan = 'pro'",
+        ])
+        proc, nb = execute_to_notebook(path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        cells = nb["cells"]
+        table = outputs(cells[1])[0]["data"]
+        self.assertIn("<table", text(table["text/html"]))
+        self.assertIn("saved as nb_plans@1", text(table["text/plain"]))
+        self.assertEqual(outputs(cells[2]),
+                         [stream("stdout", "5\t400.0\tnb_plans@1\n")])
+        self.assertRegex(text(outputs(cells[3])[0]["text"]),
+                         r"per loop \(mean \u00b1 std\. dev\. of 2 runs, "
+                         r"10 loops each\)")
+        outs = outputs(cells[4])
+        self.assertEqual([o["output_type"] for o in outs],
+                         ["stream", "execute_result"])
+        self.assertIn("Wall time:", text(outs[0]["text"]))
+
+
 class HtmlExport(unittest.TestCase):
     def test_html_contains_rendered_table(self):
         out = tmpdir()

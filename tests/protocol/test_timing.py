@@ -8,7 +8,7 @@ import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_features import run
+from test_features import run, wait_idle
 
 UNIT = r"(?:ns|\u00b5s|ms|s)"
 NUM = r"\d+(?:\.\d+)?(?:e[+-]\d+)?"
@@ -133,12 +133,14 @@ class TimingTests(unittest.TestCase):
         reply = self.kc.get_shell_msg(timeout=30)
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+        wait_idle(self.kc, reply["parent_header"]["msg_id"])
         # also while a magic's C code runs between runs
         msg_id = self.kc.execute("%timeit -r 1000000 -n 100000 ;")
         time.sleep(0.5)
         self.km.interrupt_kernel()
         reply = self.kc.get_shell_msg(timeout=30)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+        wait_idle(self.kc, reply["parent_header"]["msg_id"])
         _, out, _ = run(self.kc, "print('alive')")
         self.assertEqual(out, "alive\n")
 
