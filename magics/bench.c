@@ -236,5 +236,7 @@ const trl_magic trl__magic_bench = {
     "call), throughput and peak memory, as a table and percentile curves; "
     "--vs sets a second model beside the first with their ratios. Recorded "
     "against the model version in the registry, where promotion gates "
-    "read it; bench{...} returns the same as a value",
-    bench, NULL};
+    "read it; bench{...} returns the same as a value. %%bench [--duration "
+    "S] [--runs N] times a whole cell instead: run after run for the "
+    "duration (default 2 s, at least 5 runs), as percentiles",
+    bench, trl__magic_bench_cell};

@@ -16,4 +16,8 @@ trl_model *trl__magic_find_model(trl_magic_env *env, const char *name,
 trl_frame *trl__magic_find_frame(trl_magic_env *env, const char *name,
                                  trl_error *err);
 
+/* %%bench: the cell timed run after run, as percentiles (bench_cell.c). */
+int trl__magic_bench_cell(trl_magic_env *env, const char *line,
+                          const char *body, trl_exec_ctx *ctx);
+
 #endif

@@ -151,6 +151,49 @@ static double ms(double ns)
     return ns * 1e-6;
 }
 
+/* The statistics of n ascending latencies in ns: what a configuration
+ * and a %%bench cell report alike. */
+static json_t *latency_stats(const uint64_t *v, size_t n)
+{
+    double p50 = trl__bench_quantile(v, n, 0.5);
+    double p90 = trl__bench_quantile(v, n, 0.9);
+    double p99 = trl__bench_quantile(v, n, 0.99);
+    double p999 = trl__bench_quantile(v, n, 0.999);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    double mean = n ? (double)sum / (double)n : NAN;
+    json_t *curve = json_array();
+    for (size_t i = 0; curve && i < NCURVE; i++)
+        json_array_append_new(curve, json_pack(
+            "[f, o]", curve_q[i], number(ms(trl__bench_quantile(
+                                      v, n, curve_q[i])))));
+    json_t *row = json_object();
+    if (!row || !curve) {
+        json_decref(row);
+        json_decref(curve);
+        return NULL;
+    }
+    json_object_set_new(row, "calls", json_integer((json_int_t)n));
+    json_object_set_new(row, "p50_ms", number(ms(p50)));
+    json_object_set_new(row, "p90_ms", number(ms(p90)));
+    json_object_set_new(row, "p99_ms", number(ms(p99)));
+    json_object_set_new(row, "p99_9_ms", number(ms(p999)));
+    json_object_set_new(row, "mean_ms", number(ms(mean)));
+    json_object_set_new(row, "min_ms", number(ms(n ? (double)v[0] : NAN)));
+    json_object_set_new(row, "max_ms", number(ms(n ? (double)v[n - 1]
+                                                   : NAN)));
+    json_object_set_new(row, "curve", curve);
+    return row;
+}
+
+json_t *trl_bench_latency(uint64_t *ns, size_t n)
+{
+    if (trl__bench_sort(ns, n) != 0)
+        return NULL;
+    return latency_stats(ns, n);
+}
+
 /* One configuration's row of the result. */
 static json_t *config_row(size_t k, const trl_model *m, int threads,
                           size_t batch, const trl__bench_samples *s)
@@ -167,33 +210,17 @@ static json_t *config_row(size_t k, const trl_model *m, int threads,
     double mean = n ? (double)sum / (double)n : NAN;
     double rows = (double)n * (double)batch;
     double per_row = 1e-3 / (double)batch;  /* ns per call -> us per row */
-    json_t *curve = json_array();
-    for (size_t i = 0; curve && i < NCURVE; i++)
-        json_array_append_new(curve, json_pack(
-            "[f, o]", curve_q[i], number(ms(trl__bench_quantile(
-                                      v, n, curve_q[i])))));
-    json_t *row = json_object();
-    if (!row || !curve) {
-        json_decref(row);
-        json_decref(curve);
+    json_t *row = latency_stats(v, n);
+    if (!row)
         return NULL;
-    }
     json_object_set_new(row, "model", json_integer((json_int_t)k));
     json_object_set_new(row, "ref", m->ref ? json_string(m->ref)
                                            : json_null());
     json_object_set_new(row, "threads", json_integer(threads));
     json_object_set_new(row, "batch", json_integer((json_int_t)batch));
-    json_object_set_new(row, "calls", json_integer((json_int_t)n));
     json_object_set_new(row, "rows", json_integer((json_int_t)rows));
     json_object_set_new(row, "seconds", number(s->seconds));
     json_object_set_new(row, "capped", json_boolean(s->capped));
-    json_object_set_new(row, "p50_ms", number(ms(p50)));
-    json_object_set_new(row, "p90_ms", number(ms(p90)));
-    json_object_set_new(row, "p99_ms", number(ms(p99)));
-    json_object_set_new(row, "p99_9_ms", number(ms(p999)));
-    json_object_set_new(row, "mean_ms", number(ms(mean)));
-    json_object_set_new(row, "max_ms", number(ms(n ? (double)v[n - 1]
-                                                   : NAN)));
     json_object_set_new(row, "row_p50_us", number(p50 * per_row));
     json_object_set_new(row, "row_p90_us", number(p90 * per_row));
     json_object_set_new(row, "row_p99_us", number(p99 * per_row));
@@ -208,7 +235,6 @@ static json_t *config_row(size_t k, const trl_model *m, int threads,
     double growth = s->peak_rss_mb - s->rss_before_mb;
     json_object_set_new(row, "rss_growth_mb",
                         number(growth < 0 ? 0.0 : growth));
-    json_object_set_new(row, "curve", curve);
     return row;
 }
 

@@ -7,6 +7,7 @@
 #define TRELLIS_BENCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "trellis/error.h"
@@ -82,6 +83,13 @@ int trl_bench_check(const trl_bench_request *rq, trl_error *err);
  * prediction fails, or memory runs out; TRL_EINTR when the registry's
  * interrupt callback fires (polled on the calling thread only). */
 json_t *trl_bench_run(const trl_bench_request *rq, trl_error *err);
+
+/* Latency statistics of n timings in ns (sorted here, in place), as a
+ * configuration of trl_bench_run reports its calls: a new object
+ * {"calls", "p50_ms", "p90_ms", "p99_ms", "p99_9_ms", "mean_ms",
+ * "min_ms", "max_ms", "curve": [[q, ms]...]}; NULL when out of memory.
+ * %%bench reports a cell's runs with it. */
+json_t *trl_bench_latency(uint64_t *ns, size_t n);
 
 /* ---- benchmarks in the registry ------------------------------------------------ */
 
