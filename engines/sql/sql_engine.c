@@ -355,6 +355,20 @@ static int sql_timer_run(trl_engine *self, void *handle,
     return 0;
 }
 
+/* SQL has no variables: `_` (%timeit -o, %%bench) goes to the engine that
+ * has them, so the next Lua cell reads it. */
+static int sql_set_last(trl_engine *self, const json_t *value)
+{
+    trl__sqle *s = (trl__sqle *)self;
+    size_t np = s->npeers ? *s->npeers : 0;
+    for (size_t i = 0; i < np; i++) {
+        trl_engine *e = s->peers[i];
+        if (e != self && e->ops->set_last)
+            return e->ops->set_last(e, value);
+    }
+    return 0;
+}
+
 /* ---- lifetime ------------------------------------------------------------------- */
 
 static void sql_destroy(trl_engine *self)
@@ -377,6 +391,7 @@ static const trl_engine_ops sql_ops = {
     .timer_new = sql_timer_new,
     .timer_run = sql_timer_run,
     .timer_free = sql_timer_free,
+    .set_last = sql_set_last,
     .interrupt = sql_interrupt,
     .destroy = sql_destroy};
 
