@@ -237,16 +237,24 @@ static int maybe_index(cursor *c)
         const trl__sql_pred *p = &c->preds[k];
         if (!narrowable(p))
             continue;
+        size_t first = 0;
+        while (c->preds[first].col != p->col || !narrowable(&c->preds[first]))
+            first++;
+        if (first != k)
+            continue; /* each column once, at its first narrowing term */
         const trl__sql_index *ix = vt->index[p->col];
         if (!ix && ++vt->scans[p->col] >= TRL__SQL_INDEX_AFTER) {
             int rc;
             if (!(ix = trl__sql_index_get(vt, p->col, &rc)))
                 return rc;
         }
-        size_t lo = 0, hi;
-        if (!ix || !(hi = ix->n, trl__sql_index_narrow(ix, vt->snap, p, &lo,
-                                                       &hi)))
+        if (!ix)
             continue;
+        /* every term on the column narrows: a < k AND k < b is a range */
+        size_t lo = 0, hi = ix->n;
+        for (size_t j = k; j < c->npreds; j++)
+            if (c->preds[j].col == p->col)
+                trl__sql_index_narrow(ix, vt->snap, &c->preds[j], &lo, &hi);
         if (hi - lo <= best_n) {
             best = p->col;
             best_n = hi - lo;

@@ -94,8 +94,8 @@ static void describe(sqlite3_str *s, const trl_frame *snap,
                             p->order_desc ? " DESC" : "");
 }
 
-/* idxStr: the machine part ("3>,5=*!;o2d": column, operator, '*' for an
- * IN list, '!' when SQLite does not re-check; then the ORDER BY column
+/* idxStr: the machine part ("3>+,5=*;o2d": column, operator, '*' for an
+ * IN list, '+' when SQLite does not re-check; then the ORDER BY column
  * and direction), a space, and the human part EXPLAIN QUERY PLAN shows. */
 static char *encode(const trl_frame *snap, const trl__sql_plan *p,
                     const int *omitted)
@@ -108,7 +108,7 @@ static char *encode(const trl_frame *snap, const trl__sql_plan *p,
             if (ops[o].op == t->op)
                 tok = ops[o].token;
         sqlite3_str_appendf(s, "%s%d%s%s%s", k ? "," : "", t->col, tok,
-                            t->in_list ? "*" : "", omitted[k] ? "!" : "");
+                            t->in_list ? "*" : "", omitted[k] ? "+" : "");
     }
     if (p->ordered)
         sqlite3_str_appendf(s, ";o%d%c", p->order_col,
@@ -135,7 +135,7 @@ int trl__sql_plan_parse(const char *str, trl__sql_plan *p)
         if (end == s)
             return -1;
         s = end;
-        size_t len = strcspn(s, "*!, ;");
+        size_t len = strcspn(s, "*+, ;");
         int found = 0;
         for (size_t o = 0; o < NOPS && !found; o++)
             if (strlen(ops[o].token) == len &&
@@ -151,7 +151,7 @@ int trl__sql_plan_parse(const char *str, trl__sql_plan *p)
             p->terms[p->nterms].in_list = 1;
             s++;
         }
-        if (*s == '!') {
+        if (*s == '+') {
             p->terms[p->nterms].omitted = 1;
             s++;
         }
