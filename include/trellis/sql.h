@@ -42,9 +42,11 @@
  *   IN on any column or the rowid are evaluated in the cursor over the
  *   typed arrays, with SQLite's comparison rules (affinity, NULL, mixed
  *   INTEGER/REAL compared exactly, BINARY collation); terms the cursor
- *   cannot decide exactly are also left for SQLite to check. A column
- *   filtered over and over (the inner side of a join) gets a sorted index,
- *   built once per table, which also serves ORDER BY / GROUP BY on it.
+ *   cannot decide exactly are also left for SQLite to check; LIKE, GLOB
+ *   and other collations (NOCASE) are SQLite's alone. A column filtered
+ *   over and over (the inner side of a join) or ordered (ORDER BY / GROUP
+ *   BY on one column) gets a sorted index: a row permutation, 4 bytes a
+ *   row, built once and kept while the table is bound.
  * - Lifetime: the table holds its snapshot until it is dropped, replaced
  *   or the connection closes. Binding or unbinding is refused while any
  *   statement of the connection is running (stepped and not reset), so a
@@ -65,7 +67,9 @@ trl_sql_tables *trl_sql_attach(sqlite3 *db, trl_error *err);
  * before. f is borrowed: the table keeps its own snapshot of f's columns.
  * When name is already bound to the same columns (same names, same column
  * objects, same order) nothing happens, so a caller may bind every visible
- * frame before each cell at the cost of a comparison. Errors: an empty
+ * frame before each cell: about 10 us a name (a comparison and a lookup in
+ * the temp schema); a replacement, which drops and creates the table,
+ * about 60 us. Errors: an empty
  * name, a frame of more than 2^32 - 2 rows, a temp table of that name that
  * is not a frame, a running statement, SQLite's own refusals (a reserved
  * "sqlite_" name). On error the previous binding, if any, may be gone. */

@@ -571,6 +571,36 @@ static void test_order_and_groups_match_native(void **state)
                 sqlite3_free(a);
                 sqlite3_free(b);
             }
+    /* DISTINCT, two sort keys, LIMIT, window ORDER BY */
+    for (size_t c = 0; c < LEN(cols); c++) {
+        const char *shapes[] = {
+            "SELECT DISTINCT %s FROM %s ORDER BY 1",
+            "SELECT %s, k FROM %s ORDER BY %s, k DESC",
+            "SELECT %s FROM %s ORDER BY %s DESC LIMIT 7",
+            "SELECT %s, row_number() OVER (ORDER BY %s, rowid) FROM %s "
+            "ORDER BY 2",
+        };
+        for (size_t h = 0; h < LEN(shapes); h++) {
+            char *q[2];
+            for (int side = 0; side < 2; side++) {
+                const char *tab = side ? "t_n" : "t";
+                q[side] = h == 0 ? sqlite3_mprintf(shapes[h], cols[c], tab)
+                        : h == 3 ? sqlite3_mprintf(shapes[h], cols[c],
+                                                   cols[c], tab)
+                                 : sqlite3_mprintf(shapes[h], cols[c], tab,
+                                                   cols[c]);
+            }
+            char *ga = query(db, q[0]), *gb = query(db, q[1]);
+            if (strcmp(ga, gb)) {
+                fprintf(stderr, "MISMATCH %s\n", q[0]);
+                bad++;
+            }
+            free(ga);
+            free(gb);
+            sqlite3_free(q[0]);
+            sqlite3_free(q[1]);
+        }
+    }
     assert_int_equal(bad, 0);
     /* the ORDER BY is delivered by the table, not sorted by SQLite */
     plan_has(db, "SELECT k, count(*) FROM t GROUP BY k", "ORDER BY k");
