@@ -15,9 +15,10 @@
 
 #include "registry/registry_int.h"
 
-/* On-disk format, version 2 (PRAGMA user_version; 0 means "no schema yet").
+/* On-disk format, version 3 (PRAGMA user_version; 0 means "no schema yet").
  * Version 1 had the frame tables only; version 2 adds the model tables
- * (model_store.c), and opening a version 1 file adds them.
+ * (model_store.c), version 3 the benchmarks (benchmark_store.c), and
+ * opening an older file adds what it lacks, one version at a time.
  *
  * Only plain tables, TEXT/INTEGER/BIGINT/BLOB columns and a composite
  * primary key, so the same tables can move to PostgreSQL unchanged (BLOB is
@@ -34,7 +35,7 @@
  * content_hash is the hex SHA-256 of the stored column blobs (see
  * hash_column); a load recomputes it, so damage anywhere in a column is an
  * error rather than silently wrong features. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS frames("
@@ -359,11 +360,15 @@ static int ensure_schema(trl_registry *r, trl_error *err)
                              "reads format %d)", r->path, v, SCHEMA_VERSION);
     if (v == 0 && migrate(r, 0, 1, schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
-    /* a read-only format 1 file still serves its frames; model calls
-     * then fail naming the missing table */
-    if (v == 1 && sqlite3_db_readonly(r->db, "main") == 1)
+    /* a read-only older file still serves what it has: model calls on a
+     * format 1 file fail naming the missing table, and a format 2 file
+     * reads as having no benchmarks */
+    if (v >= 1 && v < SCHEMA_VERSION &&
+        sqlite3_db_readonly(r->db, "main") == 1)
         return 0;
     if (v <= 1 && migrate(r, 1, 2, trl__model_schema_sql, err) != 0)
+        return err ? err->code : TRL_EIO;
+    if (v <= 2 && migrate(r, 2, 3, trl__bench_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     return 0;
 }
