@@ -104,6 +104,22 @@ static const struct {
      "r:value(\"auc\", 2) give the numbers. group names the user or "
      "query column: ranking metrics need it, and with it every metric "
      "resamples whole groups."},
+    {"bench",
+     "bench{model=m, on=frame [, batch={1, 32, 1024}, duration=2, "
+     "threads={1, 2}, vs=other]} -> result\n\nThe serving benchmark "
+     "%bench runs: after a warm-up, `threads` concurrent callers send "
+     "batches of the frame's rows (each call encodes them and predicts) "
+     "for `duration` seconds per configuration. Latency per call and per "
+     "row (p50, p90, p99, p99.9 of every call), throughput and peak memory; "
+     "with vs, both models side by side and their ratios. Recorded against "
+     "the model version; displays as %bench shows it. r.results, "
+     "r.ratios, r.overhead, and r:at(batch [, threads, model]).p99_ms give "
+     "the numbers."},
+    {"models.benchmarks",
+     "models.benchmarks(\"name@N\") -> {{id, threads, batch, p50_ms, "
+     "p99_ms, rows_per_s, ...}, ...}\n\nThe benchmarks recorded for a "
+     "model version (by %bench or bench{}), oldest first: what a latency "
+     "gate reads."},
     {"validate.infer",
      "validate.infer(frame | \"name@N\") -> expectations\n\nExpectations "
      "read off a reference frame, as a table to edit: the column set and "

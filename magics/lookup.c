@@ -1,7 +1,6 @@
-/* guard_lookup.c - frames and models named as code names them, for
- * %drift and %validate (see guard_lookup.h on why this repeats
- * magics/compare.c's lookup for now). */
-#include "magics/guard_lookup.h"
+/* lookup.c - how magics find the models and frames they are given: as
+ * code names them, a global variable first, then the registry. */
+#include "magics/magic_int.h"
 
 /* What a variable called name holds (a new reference in *f or *m); the
  * registry to look in otherwise, or NULL with err set saying neither has
@@ -22,7 +21,7 @@ static trl_registry *look_up(trl_magic_env *env, const char *name,
     return r;
 }
 
-trl_model *trl__guard_find_model(trl_magic_env *env, const char *name,
+trl_model *trl__magic_find_model(trl_magic_env *env, const char *name,
                                  trl_error *err)
 {
     trl_frame *f;
@@ -38,7 +37,7 @@ trl_model *trl__guard_find_model(trl_magic_env *env, const char *name,
     return trl_registry_get_model(r, name, err);
 }
 
-trl_frame *trl__guard_find_frame(trl_magic_env *env, const char *name,
+trl_frame *trl__magic_find_frame(trl_magic_env *env, const char *name,
                                  trl_error *err)
 {
     trl_frame *f;
@@ -52,11 +51,4 @@ trl_frame *trl__guard_find_frame(trl_magic_env *env, const char *name,
         return f;
     }
     return trl_registry_get(r, name, err);
-}
-
-void trl__guard_set_last(trl_magic_env *env, const json_t *result)
-{
-    trl_engine *e = trl_magic_engine(env);
-    if (e && e->ops->set_last)
-        e->ops->set_last(e, result);
 }
