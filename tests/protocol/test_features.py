@@ -2,6 +2,7 @@
 versions that survive a kernel restart, %features, clear errors that leave
 the registry as it was."""
 import os
+import time
 import tempfile
 import unittest
 
@@ -26,6 +27,21 @@ def wait_idle(kc, msg_id):
                 and m["msg_type"] == "status"
                 and m["content"]["execution_state"] == "idle"):
             return
+
+
+def interrupt_until_reply(km, kc, tries=10):
+    """Interrupts until the running cell replies: an interrupt that lands
+    before the cell has started is ignored (as ipykernel ignores one while
+    idle), which a loaded machine makes likely. Returns the reply."""
+    import queue
+    for _ in range(tries):
+        time.sleep(0.5)
+        km.interrupt_kernel()
+        try:
+            return kc.get_shell_msg(timeout=2)
+        except queue.Empty:
+            continue
+    raise AssertionError("no reply after %d interrupts" % tries)
 
 
 def run(kc, code, allow_error=False):

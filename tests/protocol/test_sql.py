@@ -10,7 +10,7 @@ import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_features import run, wait_idle
+from test_features import interrupt_until_reply, run, wait_idle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CSV = os.path.join(HERE, "..", "unit", "registry", "fixtures", "models",
@@ -128,9 +128,7 @@ GROUP BY p.plan ORDER BY r""")
         msg_id = self.kc.execute(
             "%%sql\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
             "SELECT x + 1 FROM c) SELECT count(*) FROM c")
-        time.sleep(0.5)
-        self.km.interrupt_kernel()
-        reply = self.kc.get_shell_msg(timeout=30)
+        reply = interrupt_until_reply(self.km, self.kc)
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
         wait_idle(self.kc, reply["parent_header"]["msg_id"])

@@ -8,7 +8,7 @@ import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_features import run, wait_idle
+from test_features import interrupt_until_reply, run, wait_idle
 
 UNIT = r"(?:ns|\u00b5s|ms|s)"
 NUM = r"\d+(?:\.\d+)?(?:e[+-]\d+)?"
@@ -128,17 +128,13 @@ class TimingTests(unittest.TestCase):
 
     def test_interrupt_stops_a_timed_loop(self):
         msg_id = self.kc.execute("%timeit -n 1 -r 1 while true do end")
-        time.sleep(0.5)
-        self.km.interrupt_kernel()
-        reply = self.kc.get_shell_msg(timeout=30)
+        reply = interrupt_until_reply(self.km, self.kc)
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
         wait_idle(self.kc, reply["parent_header"]["msg_id"])
         # also while a magic's C code runs between runs
         msg_id = self.kc.execute("%timeit -r 1000000 -n 100000 ;")
-        time.sleep(0.5)
-        self.km.interrupt_kernel()
-        reply = self.kc.get_shell_msg(timeout=30)
+        reply = interrupt_until_reply(self.km, self.kc)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
         wait_idle(self.kc, reply["parent_header"]["msg_id"])
         _, out, _ = run(self.kc, "print('alive')")
@@ -174,9 +170,7 @@ class TimingTests(unittest.TestCase):
             self.assertIn(needle, reply["evalue"], code)
         msg_id = self.kc.execute("%%bench --duration 600\n"
                                  "while true do end")
-        time.sleep(0.5)
-        self.km.interrupt_kernel()
-        reply = self.kc.get_shell_msg(timeout=30)
+        reply = interrupt_until_reply(self.km, self.kc)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
         wait_idle(self.kc, msg_id)
 
