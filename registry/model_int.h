@@ -101,6 +101,13 @@ typedef struct trl__backend {
                        double *out, trl_error *err);
     int (*save)(const trl_model *m, const char *path, trl_error *err);
     void (*free_impl)(void *impl);
+    /* What the model itself says of each encoded input, into out[0 ..
+     * width - 1] (importance.c aggregates per feature): type is one the
+     * backend knows ("gain", "weight", "cover", "total_gain",
+     * "total_cover" for XGBoost; "coef" for liblinear), checked by the
+     * caller. */
+    int (*importance)(const trl_model *m, const char *type, double *out,
+                      trl_error *err);
 } trl__backend;
 
 extern const trl__backend trl__xgb_backend;
