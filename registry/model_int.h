@@ -125,6 +125,12 @@ typedef struct trl__model_impl {
 /* A model with no fields set yet (refcount 1). */
 trl_model *trl__model_alloc(void);
 
+/* trl_model_predict with at most max_batch rows encoded and predicted per
+ * library call (trl_model_predict's own: 4096). */
+int trl__model_predict_batch(const trl_model *m, const trl_frame *f,
+                             size_t max_batch, trl_column **out,
+                             trl_error *err);
+
 /* Loads a model read from the registry: takes the encoding and artifact
  * already in m and builds m->impl. */
 int trl__model_load(trl_model *m, trl_error *err);
