@@ -16,9 +16,10 @@
 /* Rows per prediction call, and the most a call's encoded rows may take.
  * Each XGBoost call with more than one thread opens and joins a parallel
  * region, and on a busy machine a join waits for a descheduled thread:
- * the permutation's many whole-frame predictions in calls of 65536 rows
- * rather than trl_model_predict's 4096 took 6.5 s instead of 9.7 s on
- * 100,000 rows with nthread 2 (bench/importance). */
+ * the permutation's many whole-frame predictions of 100,000 rows took
+ * 9.7 s in trl_model_predict's calls of 4096 rows and 3.7 to 6.5 s in
+ * calls of 65536, with nthread 2 on a busy 2-CPU machine
+ * (bench/importance). */
 #define PERM_BATCH 65536
 #define PERM_BATCH_BYTES (64u << 20)
 
