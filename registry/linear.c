@@ -377,6 +377,28 @@ static int lin_save(const trl_model *m, const char *path, trl_error *err)
     return trl__write_file(path, m->artifact, m->artifact_len, err);
 }
 
+/* |w_j| of each input. The model was trained on standardised inputs
+ * (to_nodes), so each weight is already per standard deviation of its
+ * input: no rescaling, and comparable across inputs. Two-class logistic
+ * models and regressions keep one weight vector; the bias is not an
+ * input. */
+static int lin_importance(const trl_model *m, const char *type, double *out,
+                          trl_error *err)
+{
+    const lin_impl *x = m->impl;
+    size_t w = x->base.enc->width;
+    if (strcmp(type, "coef") != 0)
+        return trl_error_set(err, TRL_EINVAL, "%s models have no '%s' "
+                             "importance", m->algo, type);
+    if ((size_t)get_nr_feature(x->model) != w)
+        return trl_error_set(err, TRL_EIO, "the stored liblinear model has "
+                             "%d inputs, its record %zu",
+                             get_nr_feature(x->model), w);
+    for (size_t j = 0; j < w; j++)
+        out[j] = fabs(get_decfun_coef(x->model, (int)j + 1, 0));
+    return 0;
+}
+
 const trl__backend trl__linear_backend = {
     "liblinear", lin_train, lin_serialise, lin_load, lin_predict_rows, NULL,
-    lin_save, free_impl};
+    lin_save, free_impl, lin_importance};

@@ -414,10 +414,17 @@ int trl_model_predict_rows(const trl_model *m, const double *rows, size_t n,
 int trl_model_predict(const trl_model *m, const trl_frame *f,
                       trl_column **out, trl_error *err)
 {
+    return trl__model_predict_batch(m, f, PREDICT_BATCH, out, err);
+}
+
+int trl__model_predict_batch(const trl_model *m, const trl_frame *f,
+                             size_t max_batch, trl_column **out,
+                             trl_error *err)
+{
     const trl__model_impl *impl = m->impl;
     const trl__encoder *enc = impl->enc;
     size_t n = f->nrows, k = (size_t)m->noutputs;
-    size_t batch = n < PREDICT_BATCH ? n : PREDICT_BATCH;
+    size_t batch = n < max_batch ? n : max_batch;
     size_t w = enc->width ? enc->width : 1;
     trl__enc_binding *b = trl__encoder_bind(enc, f, err);
     if (!b)

@@ -101,6 +101,13 @@ typedef struct trl__backend {
                        double *out, trl_error *err);
     int (*save)(const trl_model *m, const char *path, trl_error *err);
     void (*free_impl)(void *impl);
+    /* What the model itself says of each encoded input, into out[0 ..
+     * width - 1] (importance.c aggregates per feature): type is one the
+     * backend knows ("gain", "weight", "cover", "total_gain",
+     * "total_cover" for XGBoost; "coef" for liblinear), checked by the
+     * caller. */
+    int (*importance)(const trl_model *m, const char *type, double *out,
+                      trl_error *err);
 } trl__backend;
 
 extern const trl__backend trl__xgb_backend;
@@ -117,6 +124,12 @@ typedef struct trl__model_impl {
 
 /* A model with no fields set yet (refcount 1). */
 trl_model *trl__model_alloc(void);
+
+/* trl_model_predict with at most max_batch rows encoded and predicted per
+ * library call (trl_model_predict's own: 4096). */
+int trl__model_predict_batch(const trl_model *m, const trl_frame *f,
+                             size_t max_batch, trl_column **out,
+                             trl_error *err);
 
 /* Loads a model read from the registry: takes the encoding and artifact
  * already in m and builds m->impl. */

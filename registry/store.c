@@ -16,11 +16,12 @@
 #include "registry/guard_int.h"
 #include "registry/registry_int.h"
 
-/* On-disk format, version 4 (PRAGMA user_version; 0 means "no schema yet").
+/* On-disk format, version 5 (PRAGMA user_version; 0 means "no schema yet").
  * Version 1 had the frame tables only; version 2 adds the model tables
  * (model_store.c), version 3 the benchmarks (benchmark_store.c), version 4
- * the guard rails' records (guard_store.c), and opening an older file adds
- * what it lacks, one version at a time.
+ * the guard rails' records (guard_store.c), version 5 the feature
+ * importances (importance_store.c), and opening an older file adds what it
+ * lacks, one version at a time.
  *
  * Only plain tables, TEXT/INTEGER/BIGINT/BLOB columns and a composite
  * primary key, so the same tables can move to PostgreSQL unchanged (BLOB is
@@ -37,7 +38,7 @@
  * content_hash is the hex SHA-256 of the stored column blobs (see
  * hash_column); a load recomputes it, so damage anywhere in a column is an
  * error rather than silently wrong features. */
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS frames("
@@ -374,6 +375,8 @@ static int ensure_schema(trl_registry *r, trl_error *err)
     if (v <= 2 && migrate(r, 2, 3, trl__bench_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     if (v <= 3 && migrate(r, 3, 4, trl__guard_schema_sql, err) != 0)
+        return err ? err->code : TRL_EIO;
+    if (v <= 4 && migrate(r, 4, 5, trl__importance_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     return 0;
 }

@@ -741,6 +741,60 @@ static int xgb_save(const trl_model *m, const char *path, trl_error *err)
     return trl__write_file(path, buf, len, err);
 }
 
+/* ---- importance ---------------------------------------------------------------------- */
+
+/* XGBoosterFeatureScore of one type per encoded input. It lists only the
+ * inputs some split uses, by name: it is given the input indices as names
+ * ("0", "1", ...), which map back without depending on how the model's
+ * own names were cleaned. The rest stay 0, as Python's get_score leaves
+ * them out. */
+static int xgb_importance(const trl_model *m, const char *type, double *out,
+                          trl_error *err)
+{
+    const xgb_impl *x = m->impl;
+    size_t width = x->base.enc->width;
+    json_t *names = json_array();
+    char buf[32];
+    for (size_t j = 0; names && j < width; j++) {
+        snprintf(buf, sizeof buf, "%zu", j);
+        if (json_array_append_new(names, json_string(buf)) != 0) {
+            json_decref(names);
+            names = NULL;
+        }
+    }
+    json_t *cfg = names ? json_pack("{s:s, s:o}", "importance_type", type,
+                                    "feature_names", names)
+                        : NULL;
+    char *text = cfg ? json_dumps(cfg, JSON_COMPACT) : NULL;
+    json_decref(cfg);
+    if (!text)
+        return trl_error_set(err, TRL_ENOMEM, "out of memory");
+    bst_ulong n = 0, dim = 0;
+    const char **feat = NULL;
+    const bst_ulong *shape = NULL;
+    const float *scores = NULL;
+    int rc = XGBoosterFeatureScore(x->h, text, &n, &feat, &dim, &shape,
+                                   &scores);
+    free(text);
+    if (rc != 0)
+        return xgb_error("feature importance", err);
+    for (size_t j = 0; j < width; j++)
+        out[j] = 0.0;
+    /* one score per feature for trees (shape [n]) */
+    if (dim != 1 || shape[0] != n)
+        return trl_error_set(err, TRL_EIO, "XGBoost gave importances of an "
+                             "unexpected shape for a tree model");
+    for (bst_ulong i = 0; i < n; i++) {
+        char *end;
+        unsigned long j = strtoul(feat[i], &end, 10);
+        if (*end || j >= width)
+            return trl_error_set(err, TRL_EIO, "XGBoost named an input "
+                                 "'%.40s' the model does not have", feat[i]);
+        out[j] = scores[i];
+    }
+    return 0;
+}
+
 const trl__backend trl__xgb_backend = {
     "ubj", xgb_train, xgb_serialise, xgb_load, xgb_predict_rows,
-    xgb_predict_f32, xgb_save, free_impl};
+    xgb_predict_f32, xgb_save, free_impl, xgb_importance};

@@ -150,6 +150,29 @@ static const struct {
      "distance (base 2) for categories; with model, its predictions on "
      "both. Displays as %drift's table, is recorded; r.ok, r.max_psi, "
      "r.features[i].psi / .ks / .ks_p / .js / .flagged."},
+    {"models.importance",
+     "models.importance(model [, {method=, on=frame, metric=\"auc\", "
+     "repeats=5, seed=1, top=, inputs=false}]) -> result\n\nFeature "
+     "importance, as %importance shows it, recorded against the model "
+     "version. method: gain (XGBoost's default; also weight, cover, "
+     "total_gain, total_cover, as Booster.get_score), coef (linear models' "
+     "default: |coefficient| per standard deviation of each input) or "
+     "permutation (implied by on or metric): each feature of the frame "
+     "shuffled `repeats` times, the mean drop in the metric (any built-in "
+     "or business metric; auc, rmse or ndcg@10 by default) with its std. "
+     "A string feature's one-hot inputs are summed (r.inputs lists them). "
+     "r.features (most important first), r.baseline, and "
+     "r:value(\"x1\") give the numbers; top and inputs shape the display."},
+    {"model:importance",
+     "model:importance{...} -> result\n\nThe same as "
+     "models.importance(model, {...})."},
+    {"models.importance_history",
+     "models.importance_history(\"name\" | model [, {method=, metric=, "
+     "top=}]) -> history\n\nEach version's latest importance of one method "
+     "(by default the method of the latest run) side by side, as "
+     "%importance NAME --history shows it; h.versions, h.features and "
+     "h:value(\"x1\") (a value per version, nil where a version lacks "
+     "the feature) give the numbers."},
     {"features.and_", "features.and_(a, b) -> bool column\n\nElement-wise "
                       "and (missing-aware, as SQL)."},
     {"features.or_", "features.or_(a, b) -> bool column\n\nElement-wise or "

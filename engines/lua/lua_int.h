@@ -129,6 +129,14 @@ int trl__lua_models_benchmarks(lua_State *L);
  * (lua_guard.c). */
 void trl__lua_open_guard(lua_State *L);
 
+/* models.importance(model, {...}) (also m:importance{...}) and
+ * models.importance_history(name, {...}) (lua_importance.c), which
+ * lua_models.c puts in the `models` table and the model's methods; and
+ * the metatables of their results. */
+int trl__lua_models_importance(lua_State *L);
+int trl__lua_models_importance_history(lua_State *L);
+void trl__lua_open_importance(lua_State *L);
+
 /* The engine's lookup op: frames and models in globals (lua_models.c). */
 void trl__lua_lookup(trl_engine *self, const char *name,
                      struct trl_frame **frame_out,

@@ -132,4 +132,5 @@ void trl__lua_open_metrics(lua_State *L)
     lua_setglobal(L, "metrics");
     trl__lua_open_compare(L);
     trl__lua_open_bench(L);
+    trl__lua_open_importance(L);
 }

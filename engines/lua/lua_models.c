@@ -558,7 +558,7 @@ static int push_stage(lua_State *L, trl_model *m)
 static const char *const fields[] = {
     "ref", "name", "version", "algo", "objective", "params", "features",
     "inputs", "target", "group", "data", "metrics", "tags", "created",
-    "train_seconds", "stage", NULL};
+    "train_seconds", "stage", "importance", NULL};
 
 static int m_index(lua_State *L)
 {
@@ -566,6 +566,10 @@ static int m_index(lua_State *L)
     const char *key = luaL_checkstring(L, 2);
     if (strcmp(key, "predict") == 0 || strcmp(key, "save") == 0) {
         lua_pushcfunction(L, key[0] == 'p' ? m_predict : m_save);
+        return 1;
+    }
+    if (strcmp(key, "importance") == 0) {
+        lua_pushcfunction(L, trl__lua_models_importance);
         return 1;
     }
     const char *at = m->ref ? strchr(m->ref, '@') : NULL;
@@ -730,6 +734,8 @@ void trl__lua_lookup(trl_engine *self, const char *name,
 static const luaL_Reg model_lib[] = {
     {"train", l_train}, {"get", l_get}, {"list", l_list},
     {"stage", l_stage}, {"benchmarks", trl__lua_models_benchmarks},
+    {"importance", trl__lua_models_importance},
+    {"importance_history", trl__lua_models_importance_history},
     {NULL, NULL}};
 
 void trl__lua_open_models(lua_State *L)
@@ -741,11 +747,13 @@ void trl__lua_open_models(lua_State *L)
         {"__fields", m_fields},     {NULL, NULL}};
     luaL_setfuncs(L, mt, 0);
     /* the methods, where lua_docs.c finds them */
-    lua_createtable(L, 0, 2);
+    lua_createtable(L, 0, 3);
     lua_pushcfunction(L, m_predict);
     lua_setfield(L, -2, "predict");
     lua_pushcfunction(L, m_save);
     lua_setfield(L, -2, "save");
+    lua_pushcfunction(L, trl__lua_models_importance);
+    lua_setfield(L, -2, "importance");
     lua_setfield(L, -2, "methods");
     lua_pop(L, 1);
     luaL_newlib(L, model_lib);

@@ -64,4 +64,18 @@ json_t *trl_display_drift(const json_t *result);
  * NULL when out of memory. */
 json_t *trl_display_validation(const json_t *result);
 
+/* The bundle (text/plain and text/html with an inline SVG bar chart,
+ * error bars for permutation) showing a feature importance run, as
+ * trl_importance_run returns it (see importance.h), with its "recorded"
+ * number or "not_recorded" reason when the caller added one: the first
+ * top features (0: all), most important first, and with inputs also the
+ * table per encoded input. NULL when out of memory. */
+json_t *trl_display_importance(const json_t *result, size_t top,
+                               int inputs);
+
+/* The bundle showing trl_registry_importance_history's result: a table
+ * of the first top features (0: all) by version, and grouped bars. NULL
+ * when out of memory. */
+json_t *trl_display_importance_history(const json_t *history, size_t top);
+
 #endif

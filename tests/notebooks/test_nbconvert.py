@@ -359,6 +359,60 @@ class BenchNotebook(unittest.TestCase):
         self.assertEqual(page.count("<polyline"), 2)
 
 
+class ImportanceNotebook(unittest.TestCase):
+    """%importance headless: the saved notebook holds the table and the
+    bar chart (error bars for permutation), and the HTML export shows
+    them, the SVG being inside the HTML."""
+
+    SOURCES = [
+        'd = features.read_csv("%s")\n'
+        'm = models.train{name = "nb_imp", data = d, target = "label", '
+        'progress = false, params = {num_boost_round = 10, nthread = 1}}'
+        % os.path.join(HERE, "..", "unit", "registry", "fixtures", "models",
+                       "binary.csv"),
+        "%importance m --on d --repeats 3 --seed 4",
+        "%importance nb_imp --history",
+    ]
+
+    def test_saved_notebook_has_table_and_chart(self):
+        proc, nb = execute_to_notebook(write_notebook(self.SOURCES))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        outs = outputs(nb["cells"][1])
+        self.assertEqual(len(outs), 1, outs)
+        self.assertEqual(outs[0]["output_type"], "display_data")
+        data = outs[0]["data"]
+        self.assertRegex(text(data["text/plain"]),
+                         r"permutation importance of nb_imp@\d+ on an "
+                         r"unregistered frame \(400 rows\)")
+        rows = table_rows(text(data["text/html"]))
+        self.assertEqual(rows[0], ["#", "feature", "drop", "inputs"])
+        self.assertEqual([r[0] for r in rows[1:]], ["1", "2", "3", "4", "5"])
+        self.assertEqual(sorted(r[1] for r in rows[1:]),
+                         ["city", "plan", "x1", "x2", "x3"])
+        for r in rows[1:]:
+            self.assertRegex(r[2], r"^-?\d\.\d{4} \u00b1 \d\.\d{4}$")
+        html = text(data["text/html"])
+        self.assertIn("<svg", html)
+        self.assertEqual(html.count("<rect"), 5)
+        result = data["application/vnd.trellis.importance+json"]
+        self.assertEqual(result["repeats"], 3)
+        history = outputs(nb["cells"][2])[0]["data"]
+        self.assertIn("<svg", text(history["text/html"]))
+
+    def test_html_export_shows_table_and_chart(self):
+        path = write_notebook(self.SOURCES)
+        out = tmpdir()
+        proc = nbconvert("--to", "html", "--execute", "--output-dir", out,
+                         path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "errors.html"), encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("<th>drop</th>", page)
+        self.assertIn("<td>x1</td>", page)
+        self.assertGreaterEqual(page.count("<rect"), 5)
+        self.assertIn("<path d=\"M", page)  # the error bars
+
+
 class PolyglotNotebook(unittest.TestCase):
     """Lua and SQL cells over one frame, both ways, and the timing magics
     in a headless run."""

@@ -248,9 +248,10 @@ static void make_older(const char *path, int version)
     unlink(path);
     trl_registry *r = open_reg(path);
     trl_registry_close(r);
-    char sql[300];
+    char sql[400];
     snprintf(sql, sizeof sql, "DROP TABLE drift_features; DROP TABLE "
              "drift_runs; DROP TABLE validations; DROP TABLE expectations;"
+             " DROP TABLE importances; DROP TABLE importance_values;"
              "%s PRAGMA user_version = %d",
              version < 3 ? " DROP TABLE benchmarks;" : "", version);
     raw_exec(path, sql);
@@ -274,13 +275,13 @@ static void test_older_files_gain_the_tables(void **state)
         trl_registry *r = open_reg(path);
         trl_registry_close(r);
         /* step by step: 2 gains the benchmarks, then 3 these tables */
-        assert_int_equal(raw_int(path, "PRAGMA user_version"), 4);
+        assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
         assert_int_equal(guard_tables(path), 4);
         assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM sqlite_master "
                                        "WHERE name = 'benchmarks'"), 1);
     }
     /* newer than this Trellis: refused */
-    raw_exec(path, "PRAGMA user_version = 5");
+    raw_exec(path, "PRAGMA user_version = 6");
     trl_error err = {0};
     assert_null(trl_registry_open(path, &err));
     assert_non_null(strstr(err.message, "newer Trellis"));
