@@ -164,6 +164,17 @@ int trl__run_cell(trl__kernel *k, const char *code, int depth,
     if (cell)
         return trl__run_cell_magic(k, e, cell, line, line_len, body,
                                    depth + 1, ctx);
+    if (body != code) {
+        /* what follows `%%sql` on its line is the engine's (--save) */
+        const char *p = strstr(code, "%%") + 2 + strlen(e->ops->name);
+        size_t n = (size_t)(body - p);
+        while (n && isspace((unsigned char)p[n - 1]))
+            n--;
+        while (n && isspace((unsigned char)*p))
+            p++, n--;
+        free(ctx->cell_args);
+        ctx->cell_args = strndup(p, n);
+    }
     trl__interrupt_arm(e);  /* the engine a %%language body runs in */
     body += trl__run_line_magics(k, e, body, depth, ctx);
     int blank = 1;
@@ -280,6 +291,7 @@ static void on_execute(request *r)
     trl_exec_ctx ctx;
     trl__ctx_init(&ctx, k, r->msg);
     ctx.silent = silent;
+    ctx.cell = code;
     ctx.allow_stdin = json_is_true(content_get(r, "allow_stdin"));
     if (store)
         k->execution_count++;
@@ -483,13 +495,27 @@ static void on_is_complete(request *r)
     const char *code = json_string_value(content_get(r, "code"));
     if (!code)
         code = "";
-    const char *body;
+    const char *body = code;
     char magic[64], indent[64] = "";
-    trl_engine *e = pick_engine(r->k, code, &body, magic, sizeof magic);
+    trl_engine *e;
+    /* past cell magics (%%time) to the language that runs the code */
+    for (int depth = 0;; depth++) {
+        const char *from = body;
+        e = pick_engine(r->k, from, &body, magic, sizeof magic);
+        const trl_magic *m = e ? NULL : trl_magic_find(magic);
+        if (e || !m || !m->run_cell || depth == MAX_CELL_DEPTH)
+            break;
+    }
     trl_code_status st = TRL_CODE_UNKNOWN;
+    int header = body != code;
     body += trl_magic_leading(body);
+    int empty = 1;
+    for (const char *p = body; *p && empty; p++)
+        empty = isspace((unsigned char)*p);
     if (!e)
         st = TRL_CODE_INVALID;
+    else if (header && empty)
+        st = TRL_CODE_INCOMPLETE;  /* `%%sql` alone: the code comes next */
     else if (e->ops->is_complete)
         st = e->ops->is_complete(e, body, indent, sizeof indent);
     static const char *names[] = {"complete", "incomplete", "invalid",

@@ -80,6 +80,7 @@ void trl__ctx_release(trl_exec_ctx *ctx)
     json_decref(ctx->payload);
     json_decref(ctx->traceback);
     json_decref(ctx->held_data);
+    free(ctx->cell_args);
     json_decref(ctx->held_meta);
     free(ctx->parent_json);
     free(ctx->result_text);
@@ -256,4 +257,20 @@ int trl_ctx_interrupted(const trl_exec_ctx *ctx)
 {
     (void)ctx;
     return trl__interrupt_pending();
+}
+
+const char *trl_ctx_cell_args(const trl_exec_ctx *ctx)
+{
+    return ctx->cell_args ? ctx->cell_args : "";
+}
+
+int trl_ctx_code_line(const trl_exec_ctx *ctx, const char *code)
+{
+    const char *cell = ctx->cell;
+    if (!cell || code < cell || code > cell + strlen(cell))
+        return 1;
+    int line = 1;
+    for (const char *p = cell; p < code; p++)
+        line += *p == '\n';
+    return line;
 }

@@ -240,13 +240,21 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
     }
     trl_registry_set_interrupt(trl__interrupt_pending);
 
-    trl_engine_config ec = {config->memory_limit, k->registry};
+    trl_engine_config ec = {config->memory_limit, k->registry, k->engines,
+                            &k->n_engines};
     k->engines[0] = trl_lua_engine_new(&ec, err);
     if (!k->engines[0]) {
         rc = err->code ? err->code : TRL_ENOMEM;
         goto fail_engines;
     }
     k->n_engines = 1;
+    /* SQL second: a cell without %%sql stays Lua */
+    trl_error serr = {0};
+    k->engines[1] = trl_sql_engine_new(&ec, &serr);
+    if (k->engines[1])
+        k->n_engines = 2;
+    else
+        trl__log("SQL cells unavailable: %s", serr.message);
 
     char *hpath = config->history_path ? strdup(config->history_path)
                                        : trl__history_default_path();

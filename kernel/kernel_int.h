@@ -159,6 +159,8 @@ struct trl_exec_ctx {
     char *result_text;        /* text/plain of execute_result, for history */
     int has_result;
     int hold;                 /* keep the execute_result back (%time) */
+    char *cell_args;          /* the %%language line's rest, owned */
+    const char *cell;         /* the execute_request's code (borrowed) */
     json_t *held_data, *held_meta;
     int failed;
     char *ename, *evalue;

@@ -10,6 +10,7 @@
 #include "trellis/magic.h"
 #include "trellis/metrics.h"
 #include "trellis/model.h"
+#include "magics/magic_int.h"
 
 #define MAX_MODELS 16
 #define MAX_METRICS 32
@@ -93,59 +94,6 @@ static int parse(const char *text, args *a, const char **why)
     return 0;
 }
 
-/* What a variable called name holds (a new reference in *f or *m); the
- * registry to look in otherwise, or NULL with err set saying neither has
- * a `what` called name. */
-static trl_registry *look_up(trl_magic_env *env, const char *name,
-                             const char *what, trl_frame **f, trl_model **m,
-                             trl_error *err)
-{
-    trl_engine *e = trl_magic_engine(env);
-    *f = NULL;
-    *m = NULL;
-    if (e && e->ops->lookup)
-        e->ops->lookup(e, name, f, m);
-    trl_registry *r = trl_magic_registry(env);
-    if (!r)
-        trl_error_set(err, TRL_ENOTFOUND, "no variable holds a %s called "
-                      "'%s', and the registry is not available", what, name);
-    return r;
-}
-
-/* A model named as code names it: a variable holding one, else the
- * registry's spec. */
-static trl_model *find_model(trl_magic_env *env, const char *name,
-                             trl_error *err)
-{
-    trl_frame *f;
-    trl_model *m;
-    trl_error none = {0};
-    trl_registry *r = look_up(env, name, "model", &f, &m, &none);
-    trl_frame_decref(f);
-    if (m || !r) {
-        if (!m && err)
-            *err = none;
-        return m;
-    }
-    return trl_registry_get_model(r, name, err);
-}
-
-static trl_frame *find_frame(trl_magic_env *env, const char *name,
-                             trl_error *err)
-{
-    trl_frame *f;
-    trl_model *m;
-    trl_error none = {0};
-    trl_registry *r = look_up(env, name, "frame", &f, &m, &none);
-    trl_model_decref(m);
-    if (f || !r) {
-        if (!f && err)
-            *err = none;
-        return f;
-    }
-    return trl_registry_get(r, name, err);
-}
-
 /* Keeps the result in the registry, noting its number in it; a registry
  * that cannot take it (read-only) does not fail the comparison. */
 static void record(trl_registry *r, json_t *result)
@@ -179,9 +127,9 @@ static int run_compare(trl_magic_env *env, const char *text,
     trl_frame *on = NULL;
     json_t *result = NULL;
     for (size_t i = 0; i < a.nmodels; i++)
-        if (!(models[i] = find_model(env, a.models[i], &err)))
+        if (!(models[i] = trl__magic_find_model(env, a.models[i], &err)))
             goto done;
-    if (!(on = find_frame(env, a.on, &err)))
+    if (!(on = trl__magic_find_frame(env, a.on, &err)))
         goto done;
     /* names the engine defined (business metrics) become external */
     trl_engine *e = trl_magic_engine(env);

@@ -18,6 +18,11 @@ int trl__registry_interrupted(void)
     return interrupt_poll && interrupt_poll();
 }
 
+int trl_registry_interrupted(void)
+{
+    return trl__registry_interrupted();
+}
+
 int trl__registry_interrupt_error(trl_error *err)
 {
     return trl_error_set(err, TRL_EINTR, "interrupted");

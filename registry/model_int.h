@@ -141,6 +141,12 @@ typedef struct trl__model_spec {
 int trl__model_spec_parse(const char *spec, trl__model_spec *out,
                           trl_error *err);
 
+/* The version a spec names, read from the registry: *out with version
+ * set (stage -1). 0, or TRL_ENOTFOUND / TRL_EINVAL with err saying which
+ * model or version is missing. */
+int trl__model_version_of(trl_registry *r, const char *spec,
+                          trl__model_spec *out, trl_error *err);
+
 /* Seconds on a monotonic clock. */
 double trl__now(void);
 

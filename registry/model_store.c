@@ -359,6 +359,21 @@ static int resolve(trl_registry *r, const trl__model_spec *s, trl_error *err)
     return v;
 }
 
+int trl__model_version_of(trl_registry *r, const char *spec,
+                          trl__model_spec *out, trl_error *err)
+{
+    if (!r)
+        return trl_error_set(err, TRL_EINVAL, "no registry");
+    if (trl__model_spec_parse(spec, out, err) != 0)
+        return err ? err->code : TRL_EINVAL;
+    int version = resolve(r, out, err);
+    if (version == 0)
+        return err ? err->code : TRL_ENOTFOUND;
+    out->version = version;
+    out->stage = -1;
+    return 0;
+}
+
 json_t *trl__db_column_json(sqlite3_stmt *st, int i)
 {
     const char *s = (const char *)sqlite3_column_text(st, i);

@@ -40,6 +40,8 @@ const char *trl__registry_path(const trl_registry *r);
 trl__model_cache *trl__registry_models(trl_registry *r);
 /* The tables of format version 2 (model_store.c). */
 extern const char trl__model_schema_sql[];
+/* The table format version 3 adds (benchmark_store.c). */
+extern const char trl__bench_schema_sql[];
 /* Fills err from the connection's last error, naming the file. Call it
  * before any ROLLBACK, which replaces the message. */
 int trl__registry_db_error(const trl_registry *r, const char *what,

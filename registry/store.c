@@ -18,8 +18,9 @@
 
 /* On-disk format, version 4 (PRAGMA user_version; 0 means "no schema yet").
  * Version 1 had the frame tables only; version 2 adds the model tables
- * (model_store.c), version 4 the guard rails' records (guard_store.c),
- * and opening an older file adds what it lacks, one version at a time.
+ * (model_store.c), version 3 the benchmarks (benchmark_store.c), version 4
+ * the guard rails' records (guard_store.c), and opening an older file adds
+ * what it lacks, one version at a time.
  *
  * Only plain tables, TEXT/INTEGER/BIGINT/BLOB columns and a composite
  * primary key, so the same tables can move to PostgreSQL unchanged (BLOB is
@@ -362,20 +363,14 @@ static int ensure_schema(trl_registry *r, trl_error *err)
     if (v == 0 && migrate(r, 0, 1, schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     /* a read-only older file still serves what it has: model calls on a
-     * format 1 file fail naming the missing table, and one without the
-     * guard rails' tables reads as having no drift or validation */
+     * format 1 file fail naming the missing table, and a format 2 or 3
+     * file reads as having no benchmarks, drift or validation */
     if (v >= 1 && v < SCHEMA_VERSION &&
         sqlite3_db_readonly(r->db, "main") == 1)
         return 0;
     if (v <= 1 && migrate(r, 1, 2, trl__model_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
-    /* Format 3 (the benchmarks table) is another branch's. Until it lands
-     * here, a format 2 file takes the guard tables and keeps its number,
-     * so no file claims format 4 without format 3's table; once it has
-     * landed this step finds the file at 3 and does nothing. Delete it
-     * then. */
-    if (v <= 2 && trl__guard_tables_missing(r) &&
-        migrate(r, 2, 2, trl__guard_schema_sql, err) != 0)
+    if (v <= 2 && migrate(r, 2, 3, trl__bench_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     if (v <= 3 && migrate(r, 3, 4, trl__guard_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;

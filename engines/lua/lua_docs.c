@@ -134,6 +134,22 @@ static const struct {
      "distance (base 2) for categories; with model, its predictions on "
      "both. Displays as %drift's table, is recorded; r.ok, r.max_psi, "
      "r.features[i].psi / .ks / .ks_p / .js / .flagged."},
+    {"bench",
+     "bench{model=m, on=frame [, batch={1, 32, 1024}, duration=2, "
+     "threads={1, 2}, vs=other]} -> result\n\nThe serving benchmark "
+     "%bench runs: after a warm-up, `threads` concurrent callers send "
+     "batches of the frame's rows (each call encodes them and predicts) "
+     "for `duration` seconds per configuration. Latency per call and per "
+     "row (p50, p90, p99, p99.9 of every call), throughput and peak memory; "
+     "with vs, both models side by side and their ratios. Recorded against "
+     "the model version; displays as %bench shows it. r.results, "
+     "r.ratios, r.overhead, and r:at(batch [, threads, model]).p99_ms give "
+     "the numbers."},
+    {"models.benchmarks",
+     "models.benchmarks(\"name@N\") -> {{id, threads, batch, p50_ms, "
+     "p99_ms, rows_per_s, ...}, ...}\n\nThe benchmarks recorded for a "
+     "model version (by %bench or bench{}), oldest first: what a latency "
+     "gate reads."},
     {"features.and_", "features.and_(a, b) -> bool column\n\nElement-wise "
                       "and (missing-aware, as SQL)."},
     {"features.or_", "features.or_(a, b) -> bool column\n\nElement-wise or "

@@ -9,6 +9,7 @@
 
 #include "engines/lua/lua_features_int.h"
 #include "engines/lua/lua_int.h"
+#include "trellis/display.h"
 
 /* ---- lineage ----------------------------------------------------------------- */
 
@@ -461,186 +462,24 @@ static int frame_join(lua_State *L)
 
 /* ---- display ---------------------------------------------------------------- */
 
-#define SHOW_ALL 20  /* frames up to this many rows show whole */
-#define SHOW_HEAD 10
-#define SHOW_TAIL 5
-
-/* Pushes the display text of row i of c. */
-static void push_cell(lua_State *L, const trl_column *c, size_t i)
+/* Pushes text (malloc'd, freed here) or raises out of memory. */
+static int push_owned(lua_State *L, char *text)
 {
-    if (trl_column_is_missing(c, i)) {
-        lua_pushstring(L, c->type == TRL_F64 ? "NaN" : "<NA>");
-        return;
-    }
-    switch (c->type) {
-    case TRL_F64: {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.6g", c->v.f64[i]);
-        lua_pushstring(L, buf);
-        break;
-    }
-    case TRL_I64: lua_pushfstring(L, "%I", (lua_Integer)c->v.i64[i]); break;
-    case TRL_BOOL: lua_pushstring(L, c->v.b[i] ? "true" : "false"); break;
-    case TRL_STR: {
-        int32_t code = c->v.codes[i];
-        size_t n = c->dict->lens[code];
-        if (n > 40) {
-            lua_pushlstring(L, c->dict->strs[code], 37);
-            lua_pushliteral(L, "...");
-            lua_concat(L, 2);
-        } else {
-            lua_pushlstring(L, c->dict->strs[code], n);
-        }
-        break;
-    }
-    }
-}
-
-/* Row indices shown for a frame of n rows; SIZE_MAX marks the gap. */
-static size_t shown_rows(size_t n, size_t *rows)
-{
-    size_t k = 0;
-    if (n <= SHOW_ALL) {
-        for (size_t i = 0; i < n; i++)
-            rows[k++] = i;
-        return k;
-    }
-    for (size_t i = 0; i < SHOW_HEAD; i++)
-        rows[k++] = i;
-    rows[k++] = SIZE_MAX;
-    for (size_t i = n - SHOW_TAIL; i < n; i++)
-        rows[k++] = i;
-    return k;
-}
-
-static void add_escaped(lua_State *L, luaL_Buffer *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': luaL_addstring(b, "&amp;"); break;
-        case '<': luaL_addstring(b, "&lt;"); break;
-        case '>': luaL_addstring(b, "&gt;"); break;
-        case '"': luaL_addstring(b, "&quot;"); break;
-        default: luaL_addchar(b, *s);
-        }
-    }
-    (void)L;
+    if (!text)
+        return luaL_error(L, "out of memory");
+    lua_pushstring(L, text);
+    free(text);
+    return 1;
 }
 
 static int frame_html(lua_State *L)
 {
-    trl_frame *f = trl__lf_check_frame(L, 1);
-    size_t rows[SHOW_ALL + 1], k = shown_rows(f->nrows, rows);
-    /* Cells are formatted first: luaL_Buffer forbids other stack use
-     * between its calls. */
-    lua_createtable(L, (int)(k * f->ncols), 0);
-    int cells = lua_gettop(L);
-    int idx = 0;
-    for (size_t r = 0; r < k; r++)
-        for (size_t c = 0; c < f->ncols; c++) {
-            if (rows[r] == SIZE_MAX)
-                lua_pushliteral(L, "...");
-            else
-                push_cell(L, f->cols[c], rows[r]);
-            lua_rawseti(L, cells, ++idx);
-        }
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, "<div><table class=\"dataframe\" border=\"1\">\n"
-                       "<thead><tr style=\"text-align: right;\"><th></th>");
-    for (size_t c = 0; c < f->ncols; c++) {
-        luaL_addstring(&b, "<th>");
-        add_escaped(L, &b, f->names[c]);
-        luaL_addstring(&b, "<br><small>");
-        luaL_addstring(&b, trl_dtype_name(f->cols[c]->type));
-        luaL_addstring(&b, "</small></th>");
-    }
-    luaL_addstring(&b, "</tr></thead>\n<tbody>\n");
-    idx = 0;
-    for (size_t r = 0; r < k; r++) {
-        char th[48];
-        if (rows[r] == SIZE_MAX)
-            snprintf(th, sizeof th, "<tr><th>...</th>");
-        else
-            snprintf(th, sizeof th, "<tr><th>%zu</th>", rows[r] + 1);
-        luaL_addstring(&b, th);
-        for (size_t c = 0; c < f->ncols; c++) {
-            luaL_addstring(&b, "<td>");
-            lua_rawgeti(L, cells, ++idx);
-            const char *s = lua_tostring(L, -1);
-            lua_pop(L, 1);  /* anchored in cells */
-            add_escaped(L, &b, s);
-            luaL_addstring(&b, "</td>");
-        }
-        luaL_addstring(&b, "</tr>\n");
-    }
-    char foot[128];
-    snprintf(foot, sizeof foot, "</tbody>\n</table>\n<p>%zu rows × %zu "
-             "columns%s</p></div>\n", f->nrows, f->ncols,
-             f->ref ? "" : " (working copy)");
-    luaL_addstring(&b, foot);
-    if (f->ref) {
-        luaL_addstring(&b, "<p><small>");
-        add_escaped(L, &b, f->ref);
-        luaL_addstring(&b, "</small></p>\n");
-    }
-    luaL_pushresult(&b);
-    return 1;
+    return push_owned(L, trl_frame_html(trl__lf_check_frame(L, 1)));
 }
 
 static int frame_tostring(lua_State *L)
 {
-    trl_frame *f = trl__lf_check_frame(L, 1);
-    size_t rows[SHOW_ALL + 1], k = shown_rows(f->nrows, rows);
-    size_t *w = lua_newuserdatauv(L, (f->ncols + 1) * sizeof *w, 0);
-    lua_createtable(L, (int)((k + 2) * (f->ncols + 1)), 0);
-    int cells = lua_gettop(L), idx = 0;
-    /* header, dtypes, then rows; column 0 is the row number */
-    for (size_t r = 0; r < k + 2; r++)
-        for (size_t c = 0; c <= f->ncols; c++) {
-            if (c == 0) {
-                if (r < 2)
-                    lua_pushliteral(L, "");
-                else if (rows[r - 2] == SIZE_MAX)
-                    lua_pushliteral(L, "...");
-                else
-                    lua_pushfstring(L, "%d", (int)rows[r - 2] + 1);
-            } else if (r == 0) {
-                lua_pushstring(L, f->names[c - 1]);
-            } else if (r == 1) {
-                lua_pushstring(L, trl_dtype_name(f->cols[c - 1]->type));
-            } else if (rows[r - 2] == SIZE_MAX) {
-                lua_pushliteral(L, "...");
-            } else {
-                push_cell(L, f->cols[c - 1], rows[r - 2]);
-            }
-            size_t len = lua_rawlen(L, -1);
-            if (r == 0 || len > w[c])
-                w[c] = len;
-            lua_rawseti(L, cells, ++idx);
-        }
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    idx = 0;
-    for (size_t r = 0; r < k + 2; r++) {
-        for (size_t c = 0; c <= f->ncols; c++) {
-            lua_rawgeti(L, cells, ++idx);
-            size_t len;
-            const char *s = lua_tolstring(L, -1, &len);
-            lua_pop(L, 1);
-            for (size_t p = len; p < w[c]; p++)
-                luaL_addchar(&b, ' ');
-            luaL_addlstring(&b, s, len);
-            if (c < f->ncols)
-                luaL_addstring(&b, "  ");
-        }
-        luaL_addchar(&b, '\n');
-    }
-    lua_pushfstring(L, "[%d rows x %d columns]", (int)f->nrows,
-                    (int)f->ncols);
-    luaL_addvalue(&b);
-    luaL_pushresult(&b);
-    return 1;
+    return push_owned(L, trl_frame_text(trl__lf_check_frame(L, 1)));
 }
 
 /* ---- describe and hist ------------------------------------------------------ */
@@ -792,7 +631,10 @@ static int frame_hist(lua_State *L)
              pad, H - pad + 14, lo, W - pad, H - pad + 14, hi);
     luaL_addstring(&b, buf);
     luaL_addstring(&b, "<text x=\"24\" y=\"14\">");
-    add_escaped(L, &b, name);
+    char *escaped = trl_html_escape(name, strlen(name));
+    if (escaped)
+        luaL_addstring(&b, escaped);
+    free(escaped);
     snprintf(buf, sizeof buf, " (n=%zu, missing=%zu)</text></svg>",
              st.count, st.n_missing);
     luaL_addstring(&b, buf);

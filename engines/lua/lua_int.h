@@ -51,6 +51,12 @@ int trl__lua_timer_run(trl_engine *self, void *timer,
 void trl__lua_timer_free(trl_engine *self, void *timer);
 int trl__lua_set_last(trl_engine *self, const json_t *value);
 
+/* The engine's scalar and bind_frame ops (lua_share.c). */
+struct trl_frame;
+json_t *trl__lua_scalar(trl_engine *self, const char *name);
+int trl__lua_bind_frame(trl_engine *self, const char *name,
+                        struct trl_frame *f, trl_error *err);
+
 /* The message of the last failed trl__lua_protect (valid until the
  * next). */
 const char *trl__lua_protect_error(void);
@@ -116,6 +122,13 @@ void trl__lua_open_compare(lua_State *L);
 /* Installs validate.* and drift.* and the metatables of their results
  * (lua_guard.c). */
 void trl__lua_open_guard(lua_State *L);
+
+/* Installs bench{} and the metatable of its results (lua_bench.c). */
+void trl__lua_open_bench(lua_State *L);
+
+/* models.benchmarks(spec): the benchmarks recorded for a model version
+ * (lua_bench.c), which lua_models.c puts in the `models` table. */
+int trl__lua_models_benchmarks(lua_State *L);
 
 /* The engine's lookup op: frames and models in globals (lua_models.c). */
 void trl__lua_lookup(trl_engine *self, const char *name,

@@ -131,4 +131,5 @@ void trl__lua_open_metrics(lua_State *L)
     luaL_newlib(L, lib);
     lua_setglobal(L, "metrics");
     trl__lua_open_compare(L);
+    trl__lua_open_bench(L);
 }

@@ -37,6 +37,13 @@ int trl_strbuf_printf(trl_strbuf *b, const char *fmt, ...)
 /* Appends text, HTML-escaped. */
 int trl_strbuf_html(trl_strbuf *b, const char *text);
 
+struct trl_frame;
+/* A frame as an HTML table / as aligned text: the column types under the
+ * names, the first 10 and last 5 rows of a frame past 20, the shape. New
+ * strings (free them), NULL when out of memory. */
+char *trl_frame_html(const struct trl_frame *f);
+char *trl_frame_text(const struct trl_frame *f);
+
 /* The bundle (text/plain and text/html) showing a model comparison, as
  * trl_compare_models returns it (see model.h); NULL when out of memory. */
 json_t *trl_display_comparison(const json_t *result);
@@ -51,5 +58,11 @@ json_t *trl_display_drift(const json_t *result);
  * verdict, then a row per check with what was observed and expected.
  * NULL when out of memory. */
 json_t *trl_display_validation(const json_t *result);
+
+/* The bundle (text/plain and text/html with an inline SVG) showing a
+ * serving benchmark, as trl_bench_run returns it (see bench.h), with its
+ * "recorded" number or "not_recorded" reason when the caller added one;
+ * NULL when out of memory. */
+json_t *trl_display_bench(const json_t *result);
 
 #endif

@@ -67,6 +67,16 @@ int trl_ctx_fail(trl_exec_ctx *ctx, const char *ename, const char *evalue,
 int trl_ctx_input(trl_exec_ctx *ctx, const char *prompt, int password,
                   char **line_out, trl_error *err);
 
+/* The rest of the cell's %%language line (`--save churn2` after %%sql),
+ * trimmed; "" when there is none. Valid while the cell runs. */
+const char *trl_ctx_cell_args(const trl_exec_ctx *ctx);
+
+/* The line of the cell (1-based) on which code starts, code being a
+ * pointer into the text the engine was given: engines add it to their
+ * own line numbers, so an error below `%%sql` names the cell's line. 1
+ * when code is not part of the cell's text. */
+int trl_ctx_code_line(const trl_exec_ctx *ctx, const char *code);
+
 /* The execution count of the running cell (what `In [N]` shows). */
 int trl_ctx_execution_count(const trl_exec_ctx *ctx);
 
@@ -166,6 +176,18 @@ typedef struct trl_engine_ops {
                      double *seconds, trl_exec_ctx *ctx);
     void (*timer_free)(trl_engine *self, void *timer);
 
+    /* For other engines, which read names as code does: the value of the
+     * global called name when it is a number, a string or a boolean, as a
+     * new JSON value (a SQL parameter `:name`); NULL otherwise. Must not
+     * run user code. May be NULL. */
+    json_t *(*scalar)(trl_engine *self, const char *name);
+
+    /* Binds the global called name to frame f (a new reference), as
+     * `%%sql --lua name` does. 0, or a code with err filled. May be
+     * NULL. */
+    int (*bind_frame)(trl_engine *self, const char *name,
+                      struct trl_frame *f, trl_error *err);
+
     /* Makes value (JSON: objects become tables) the language's `_`, the
      * last result, as %timeit -o does in IPython. May be NULL. */
     int (*set_last)(trl_engine *self, const json_t *value);
@@ -197,10 +219,20 @@ struct trl_registry;
 typedef struct trl_engine_config {
     size_t memory_limit;            /* bytes; 0 = a default */
     struct trl_registry *registry;  /* borrowed; may be NULL (no features) */
+    /* The kernel's engines, this one among them, for an engine that reads
+     * another's names (SQL sees Lua's frames); the count is read when
+     * needed, as engines are added after this one is made. Borrowed; may
+     * be NULL. */
+    trl_engine *const *peers;
+    const size_t *npeers;
 } trl_engine_config;
 
 /* Creates the Lua engine. Returns NULL and fills err on failure. The caller
  * owns the engine and frees it with engine->ops->destroy(engine). */
 trl_engine *trl_lua_engine_new(const trl_engine_config *config, trl_error *err);
+
+/* Creates the SQL engine (SQLite; frames as tables, see trellis/sql.h),
+ * the same way. */
+trl_engine *trl_sql_engine_new(const trl_engine_config *config, trl_error *err);
 
 #endif

@@ -281,4 +281,8 @@ json_t *trl_registry_list(trl_registry *r);
  * ("interrupted"). NULL: never interrupted. */
 void trl_registry_set_interrupt(int (*poll)(void));
 
+/* Non-zero when that callback says stop: for long loops outside the
+ * registry that honour the same interrupt (SQL cursors). */
+int trl_registry_interrupted(void);
+
 #endif

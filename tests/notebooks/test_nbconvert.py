@@ -308,6 +308,91 @@ class ModelsNotebook(unittest.TestCase):
                       text(data["text/plain"]))
 
 
+class BenchNotebook(unittest.TestCase):
+    """%bench on a small model, headless: the saved notebook holds its
+    table and curves, and the HTML export shows them (the SVG is inside
+    the HTML, which nbconvert 6.5 keeps)."""
+
+    SOURCES = [
+        'd = features.read_csv("%s")\n'
+        'm = models.train{name = "nb_bench", data = d, target = "label", '
+        'progress = false, params = {num_boost_round = 10, nthread = 1}}'
+        % os.path.join(HERE, "..", "unit", "registry", "fixtures", "models",
+                       "binary.csv"),
+        "%bench m --on d --duration 0.2 --batch 1,32",
+    ]
+
+    def test_saved_notebook_has_table_and_curves(self):
+        proc, nb = execute_to_notebook(write_notebook(self.SOURCES))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        outs = outputs(nb["cells"][1])
+        self.assertEqual(len(outs), 1, outs)
+        self.assertEqual(outs[0]["output_type"], "display_data")
+        data = outs[0]["data"]
+        plain = text(data["text/plain"])
+        self.assertRegex(plain, r"recorded as benchmark \d+")
+        rows = table_rows(text(data["text/html"]))
+        self.assertEqual(rows[0][:4], ["model", "threads", "batch", "calls"])
+        # (the other test of this class may have trained version 1)
+        self.assertEqual([r[1:3] for r in rows[1:]], [["1", "1"],
+                                                      ["1", "32"]])
+        for r in rows[1:]:
+            self.assertRegex(r[0], r"^nb_bench@\d+$")
+        html = text(data["text/html"])
+        self.assertIn("<svg", html)
+        self.assertEqual(html.count("<polyline"), 2)
+        # the result as data rides along for clients that want numbers
+        result = data["application/vnd.trellis.bench+json"]
+        self.assertEqual([r["batch"] for r in result["results"]], [1, 32])
+
+    def test_html_export_shows_table_and_curves(self):
+        path = write_notebook(self.SOURCES)
+        out = tmpdir()
+        proc = nbconvert("--to", "html", "--execute", "--output-dir", out,
+                         path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "errors.html"), encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("<th>p99.9 ms</th>", page)
+        self.assertRegex(page, r"<td>nb_bench@\d+</td>")
+        self.assertIn("batch 32</text>", page)
+        self.assertEqual(page.count("<polyline"), 2)
+
+
+class PolyglotNotebook(unittest.TestCase):
+    """Lua and SQL cells over one frame, both ways, and the timing magics
+    in a headless run."""
+
+    def test_lua_sql_lua(self):
+        binary = os.path.join(HERE, "..", "unit", "registry", "fixtures",
+                              "models", "binary.csv")
+        path = write_notebook([
+            'd = features.read_csv("%s")\n'
+            'features.register("nb_churn", d);' % binary,
+            "%%sql --lua by_plan --save nb_plans\n"
+            "SELECT plan, count(*) AS n, avg(x1) AS mean_x1\n"
+            "FROM nb_churn GROUP BY plan ORDER BY plan",
+            "print(#by_plan, by_plan.n:sum(), features.version('nb_plans'):ref())",
+            "%timeit -n 10 -r 2 by_plan.n:sum()",
+            "%%time\n%%sql\nSELECT count(*) AS n FROM d WHERE plan = 'pro'",
+        ])
+        proc, nb = execute_to_notebook(path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        cells = nb["cells"]
+        table = outputs(cells[1])[0]["data"]
+        self.assertIn("<table", text(table["text/html"]))
+        self.assertIn("saved as nb_plans@1", text(table["text/plain"]))
+        self.assertEqual(outputs(cells[2]),
+                         [stream("stdout", "5\t400.0\tnb_plans@1\n")])
+        self.assertRegex(text(outputs(cells[3])[0]["text"]),
+                         r"per loop \(mean \u00b1 std\. dev\. of 2 runs, "
+                         r"10 loops each\)")
+        outs = outputs(cells[4])
+        self.assertEqual([o["output_type"] for o in outs],
+                         ["stream", "execute_result"])
+        self.assertIn("Wall time:", text(outs[0]["text"]))
+
+
 class GuardNotebook(unittest.TestCase):
     """%drift in a headless run: its table and the SVG histograms of the
     flagged features travel inside text/html, so both the saved notebook

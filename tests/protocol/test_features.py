@@ -17,6 +17,17 @@ CSV = ("user_id,plan,tenure,monthly_spend,churned\n"
        "5,pro,7,31.0,false\n")
 
 
+def wait_idle(kc, msg_id):
+    """Reads IOPub up to msg_id's idle: a request sent before it may be
+    aborted after a failure, as ipykernel aborts its queue."""
+    while True:
+        m = kc.get_iopub_msg(timeout=TIMEOUT)
+        if (m["parent_header"].get("msg_id") == msg_id
+                and m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"):
+            return
+
+
 def run(kc, code, allow_error=False):
     """Returns (reply content, stdout text, {mime: data} of the result)."""
     msg_id = kc.execute(code)

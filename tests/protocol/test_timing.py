@@ -8,7 +8,7 @@ import unittest
 
 from jupyter_client.manager import start_new_kernel
 
-from test_features import run
+from test_features import run, wait_idle
 
 UNIT = r"(?:ns|\u00b5s|ms|s)"
 NUM = r"\d+(?:\.\d+)?(?:e[+-]\d+)?"
@@ -133,14 +133,52 @@ class TimingTests(unittest.TestCase):
         reply = self.kc.get_shell_msg(timeout=30)
         self.assertEqual(reply["parent_header"]["msg_id"], msg_id)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+        wait_idle(self.kc, reply["parent_header"]["msg_id"])
         # also while a magic's C code runs between runs
-        msg_id = self.kc.execute("%timeit -r 100000 -n 1000 ;")
+        msg_id = self.kc.execute("%timeit -r 1000000 -n 100000 ;")
         time.sleep(0.5)
         self.km.interrupt_kernel()
         reply = self.kc.get_shell_msg(timeout=30)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+        wait_idle(self.kc, reply["parent_header"]["msg_id"])
         _, out, _ = run(self.kc, "print('alive')")
         self.assertEqual(out, "alive\n")
+
+    def test_cell_bench_reports_percentiles_of_every_run(self):
+        _, _, r = run(self.kc, "%%bench --duration 0.05 --runs 7\n"
+                               "local s = 0\nfor i = 1, 1000 do s = s + i end")
+        text = r["text/plain"]
+        self.assertRegex(text, r"^\d+ runs of the cell")
+        for head in ("p50", "p90", "p99", "p99.9", "min", "max", "mean"):
+            self.assertRegex(text, r"\n  %s +%s %s\n" % (re.escape(head),
+                                                           NUM, UNIT))
+        self.assertIn("<table>", r["text/html"])
+        data = r["application/vnd.trellis.bench+json"]
+        self.assertGreaterEqual(data["calls"], 7)
+        self.assertLessEqual(data["p50_ms"], data["p99_ms"])
+        _, out, _ = run(self.kc, "print(_.calls >= 7, "
+                                 "_.min_ms <= _.p50_ms, "
+                                 "_.p50_ms <= _.max_ms)")
+        self.assertEqual(out, "true\ttrue\ttrue\n")
+        _, _, r = run(self.kc, "%%bench --runs 2 --duration 0.01\n%%sql\n"
+                               "SELECT 1")
+        self.assertGreaterEqual(
+            r["application/vnd.trellis.bench+json"]["calls"], 2)
+        for code, needle in (("%%bench --bogus 1\n;", "unknown option"),
+                             ("%%bench --runs\n;", "a value must follow"),
+                             ("%%bench --duration 0\n;", "--duration"),
+                             ("%%bench\nerror('in bench')", "in bench"),
+                             ("%bench", "usage")):
+            reply, _, _ = run(self.kc, code, allow_error=True)
+            self.assertEqual(reply["status"], "error", code)
+            self.assertIn(needle, reply["evalue"], code)
+        msg_id = self.kc.execute("%%bench --duration 600\n"
+                                 "while true do end")
+        time.sleep(0.5)
+        self.km.interrupt_kernel()
+        reply = self.kc.get_shell_msg(timeout=30)
+        self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+        wait_idle(self.kc, msg_id)
 
     def test_completion_offers_cell_magics_on_the_first_line(self):
         self.kc.complete("%%ti", 4)

@@ -56,7 +56,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     trl_error err;
-    trl_engine_config cfg = {64u << 20, NULL};
+    trl_engine_config cfg = {.memory_limit = 64u << 20};
     f->e = trl_lua_engine_new(&cfg, &err);
     assert_non_null(f->e);
     *state = F = f;

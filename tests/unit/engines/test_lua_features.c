@@ -56,7 +56,7 @@ static int setup(void **state)
     trl_error err;
     f->reg = trl_registry_open(":memory:", &err);
     assert_non_null(f->reg);
-    trl_engine_config cfg = {256u << 20, f->reg};
+    trl_engine_config cfg = {.memory_limit = 256u << 20, .registry = f->reg};
     f->e = trl_lua_engine_new(&cfg, &err);
     assert_non_null(f->e);
     snprintf(f->csv, sizeof f->csv, "/tmp/trellis-test-%d.csv", getpid());

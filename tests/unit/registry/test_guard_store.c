@@ -241,15 +241,15 @@ static void test_expectation_sets_by_name_and_version(void **state)
     json_decref(bad);
 }
 
-/* A format 2 file (models, no guard tables) as main's Trellis wrote it. */
+/* A format 2 file (models; no benchmarks, no guard tables). */
 static void make_format_2(const char *path)
 {
     unlink(path);
     trl_registry *r = open_reg(path);
     trl_registry_close(r);
     raw_exec(path, "DROP TABLE drift_features; DROP TABLE drift_runs; "
-                   "DROP TABLE validations; DROP TABLE expectations");
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+                   "DROP TABLE validations; DROP TABLE expectations; "
+                   "DROP TABLE benchmarks; PRAGMA user_version = 2");
 }
 
 static void test_older_files_gain_the_tables(void **state)
@@ -260,15 +260,16 @@ static void test_older_files_gain_the_tables(void **state)
     make_format_2(path);
     trl_registry *r = open_reg(path);
     trl_registry_close(r);
-    /* format 3 is another branch's: a format 2 file keeps its number */
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+    /* a format 2 file steps through 3 (benchmarks) to 4 */
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM sqlite_master "
                                    "WHERE name IN ('drift_runs', "
                                    "'drift_features', 'validations', "
-                                   "'expectations')"), 4);
+                                   "'expectations', 'benchmarks')"), 5);
     /* a format 3 file steps to 4 */
     make_format_2(path);
-    raw_exec(path, "PRAGMA user_version = 3");
+    raw_exec(path, "CREATE TABLE benchmarks(id INTEGER PRIMARY KEY); "
+                   "PRAGMA user_version = 3");
     r = open_reg(path);
     trl_registry_close(r);
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 4);
@@ -289,12 +290,13 @@ static void test_a_read_only_older_file_still_opens(void **state)
     trl_frame *f = csv("a\n1\n");
     trl_error err = {0};
     int v;
-    /* a frame to read back, in a file as main's Trellis leaves it */
+    /* a frame to read back, in a format 3 file (benchmarks, no guard) */
     trl_registry *w = open_reg(path);
     assert_int_equal(trl_registry_register(w, "f", f, &v, &err), 0);
     trl_registry_close(w);
     raw_exec(path, "DROP TABLE drift_features; DROP TABLE drift_runs; "
-                   "DROP TABLE validations; DROP TABLE expectations");
+                   "DROP TABLE validations; DROP TABLE expectations; "
+                   "PRAGMA user_version = 3");
     /* root ignores file modes: read-only through SQLite's URI instead */
     snprintf(uri, sizeof uri, "file:%s?mode=ro", path);
     trl_registry *r = open_reg(uri);
@@ -316,7 +318,7 @@ static void test_a_read_only_older_file_still_opens(void **state)
                          0);
     json_decref(res);
     trl_registry_close(r);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 3);
     trl_frame_decref(f);
 }
 

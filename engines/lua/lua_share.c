@@ -1,0 +1,72 @@
+/* lua_share.c - what other engines read and write of Lua's globals: a
+ * number, string or boolean for a SQL parameter (`:threshold`), and a
+ * frame bound by `%%sql --lua NAME`. Raw table access only: no user
+ * metamethod runs on another engine's behalf. */
+#include <lauxlib.h>
+
+#include "engines/lua/lua_features_int.h"
+#include "engines/lua/lua_int.h"
+
+typedef struct share_call {
+    const char *name;
+    json_t *value;
+    trl_frame *frame;
+} share_call;
+
+static int scalar_main(lua_State *L)
+{
+    share_call *c = lua_touserdata(L, 1);
+    lua_pushglobaltable(L);
+    lua_pushstring(L, c->name);
+    lua_rawget(L, -2);
+    size_t n;
+    const char *s;
+    switch (lua_type(L, -1)) {
+    case LUA_TNUMBER:
+        c->value = lua_isinteger(L, -1)
+                       ? json_integer((json_int_t)lua_tointeger(L, -1))
+                       : json_real(lua_tonumber(L, -1));
+        break;
+    case LUA_TSTRING:
+        s = lua_tolstring(L, -1, &n);
+        c->value = json_stringn_nocheck(s, n);
+        break;
+    case LUA_TBOOLEAN:
+        c->value = json_boolean(lua_toboolean(L, -1));
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+json_t *trl__lua_scalar(trl_engine *self, const char *name)
+{
+    share_call c = {name, NULL, NULL};
+    if (trl__lua_protect(((trl__lua *)self)->L, scalar_main, &c) != LUA_OK)
+        return NULL;
+    return c.value;
+}
+
+static int bind_main(lua_State *L)
+{
+    share_call *c = lua_touserdata(L, 1);
+    int box = trl__lf_push_box(L);
+    trl_frame_incref(c->frame);
+    trl__lf_finish(L, box, c->frame);
+    lua_pushglobaltable(L);
+    lua_pushstring(L, c->name);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    return 0;
+}
+
+int trl__lua_bind_frame(trl_engine *self, const char *name, trl_frame *f,
+                        trl_error *err)
+{
+    share_call c = {name, NULL, f};
+    if (trl__lua_protect(((trl__lua *)self)->L, bind_main, &c) != LUA_OK)
+        return trl_error_set(err, TRL_ENOMEM, "cannot bind '%.60s' in Lua: "
+                             "%s", name, trl__lua_protect_error());
+    return 0;
+}
