@@ -121,4 +121,16 @@ int trl__gate_call(trl__gate_parser *p, const trl__token *t, int is_drift);
 /* The benchmark figures a gate may name, NULL-terminated. */
 extern const char *const trl__gate_stats[];
 
+/* ---- the audit log (audit_store.c) --------------------------------------- */
+
+/* The table format version 5 adds. */
+extern const char trl__audit_schema_sql[];
+
+struct trl_registry;
+/* Appends a promotion result (trl_registry_promote's object) to the log
+ * inside the caller's transaction; *id_out receives its number. 0 or -1
+ * (the connection holds the error). */
+int trl__audit_append(struct trl_registry *r, const json_t *result,
+                      long long *id_out);
+
 #endif

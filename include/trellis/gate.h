@@ -158,4 +158,97 @@ int trl_gate_eval(const trl_gate *g, const trl_gate_resolver *rs,
 /* Frees out->detail and empties *out. */
 void trl_gate_result_clear(trl_gate_result *out);
 
+/* ---- the registry as evidence ------------------------------------------------------ */
+
+/* A resolver's state for one candidate, filled by trl_gate_registry_init.
+ * Fields are read-only for callers. */
+typedef struct trl_gate_registry {
+    trl_registry *r;                          /* borrowed */
+    char name[TRL_GATE_REF_MAX];              /* the model's name */
+    char refs[3][TRL_GATE_REF_MAX];           /* "name@N" of each subject
+                                               * (trl_gate_subject order);
+                                               * "" when no version holds
+                                               * that stage */
+} trl_gate_registry;
+
+/* Resolves candidate ("churn@3", "churn@staging", ...) and the versions
+ * of the same name now in production and staging into *ctx, and points
+ * *out at it (ctx must outlive out). Errors: an unknown model or
+ * version, a spec without '@' (name a version), an unreadable registry.
+ * Terms then read model_metrics (latest matching comparison), the
+ * benchmarks table, and the drift and validation records, with messages
+ * naming the %compare, %bench, %drift or %validate to run. */
+int trl_gate_registry_init(trl_gate_registry *ctx, trl_registry *r,
+                           const char *candidate, trl_gate_resolver *out,
+                           trl_error *err);
+
+/* The gates a promotion uses when none are given: for each metric and
+ * frame the candidate has recorded where production has a value of the
+ * same metric on the same frame version, "METRIC@FRAME >= production"
+ * (<= when lower is better: built-in metrics know, business metrics are
+ * read from their definitions). A new array of gate texts:
+ *  - empty, with *note (malloc'd, may be NULL on return otherwise) saying
+ *    so, when no version is in production (nothing to be worse than);
+ *  - NULL with TRL_ENOTFOUND when production exists but shares no
+ *    evidence with the candidate, err saying which frames each has and
+ *    the %compare to run.
+ * A metric whose direction cannot be known is left out and named in
+ * *note. */
+json_t *trl_gate_defaults(const trl_gate_registry *ctx, char **note,
+                          trl_error *err);
+
+/* ---- promotion ------------------------------------------------------------------ */
+
+typedef struct trl_promote_request {
+    const char *model;          /* "churn@3" (or "churn@staging"): the
+                                 * version to promote */
+    trl_stage to;               /* TRL_STAGE_STAGING or _PRODUCTION */
+    const char *const *gates;   /* gate texts; NULL or none: the defaults */
+    size_t ngates;              /* at most TRL_GATE_MAX_GATES */
+    int force;                  /* promote even when gates do not pass;
+                                 * needs reason */
+    const char *reason;         /* why (required with force); kept in the
+                                 * log either way; may be NULL */
+    const char *who;            /* NULL: $USER, else the password entry */
+    const char *host;           /* NULL: gethostname() */
+    const char *session;        /* the kernel session, or NULL */
+} trl_promote_request;
+
+/* Evaluates the gates (rq->gates, or trl_gate_defaults) against the
+ * registry and, when every gate passes (or rq->force), moves the version
+ * to rq->to (a new production version archives the old one). In one
+ * transaction with that change - or alone when the attempt is refused -
+ * it appends the attempt to the audit log, so every attempt that
+ * reaches its gates is kept, and a stage never changes without its
+ * entry. Returns a new object for both outcomes:
+ * {"model": "churn@3", "name", "version", "from": stage, "to": stage,
+ *  "production": ref or null (the baseline), "staging": ref or null,
+ *  "gates": [{"gate", "default": bool, "outcome": "pass" | "fail" |
+ *  "error", "detail"}...], "passed", "failed", "errors", "note": text or
+ *  null, "outcome": "promoted" | "refused" | "forced", "ok": promoted or
+ *  forced, "archived": ref or null, "forced": bool, "reason": text or
+ *  null, "message": "promoted churn@3 to production (churn@2 archived)"
+ *  or "refused: ...", "who", "host", "pid", "session", "when",
+ *  "audit": entry number}.
+ * NULL with err (nothing changed, nothing logged) when the request is
+ * wrong: an unknown model, a stage other than staging or production, a
+ * gate that does not parse ("gate 2, column 12: ..."), force without a
+ * reason; or when the registry cannot be written (TRL_EIO naming the
+ * file: an attempt that cannot be logged does not happen). */
+json_t *trl_registry_promote(trl_registry *r, const trl_promote_request *rq,
+                             trl_error *err);
+
+/* ---- the audit log ------------------------------------------------------------------ */
+
+/* What happened to model name, oldest first: a new object
+ * {"name", "stages": [{"seq", "version", "stage", "changed"}...] (every
+ * stage change, by promotion or not), "promotions": [{"id", "when",
+ * "who", "host", "pid", "session", "model", "version", "from", "to",
+ * "production", "outcome", "forced", "reason", "gates" (as the
+ * promotion's result), "archived", "message"}...]}. A name with no
+ * versions is TRL_ENOTFOUND; an older read-only registry without the
+ * log reads as having no promotions. */
+json_t *trl_registry_model_history(trl_registry *r, const char *name,
+                                   trl_error *err);
+
 #endif
