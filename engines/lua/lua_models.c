@@ -730,7 +730,8 @@ void trl__lua_lookup(trl_engine *self, const char *name,
 static const luaL_Reg model_lib[] = {
     {"train", l_train}, {"get", l_get}, {"list", l_list},
     {"stage", l_stage}, {"benchmarks", trl__lua_models_benchmarks},
-    {NULL, NULL}};
+    {"promote", trl__lua_models_promote},
+    {"history", trl__lua_models_history}, {NULL, NULL}};
 
 void trl__lua_open_models(lua_State *L)
 {
