@@ -12,7 +12,8 @@
 
 #include "trellis/display.h"
 #include "trellis/gate.h"
-#include "magics/magic_int.h"
+#include "trellis/magic.h"
+#include "trellis/model.h"
 
 #define USAGE                                                             \
     "usage: %promote MODEL@V staging|production [--gate EXPR]... "      \
@@ -129,18 +130,18 @@ static int parse(const char *text, args *a, const char **why)
     return 0;
 }
 
-/* The spec to promote: "name@V" as given, or a variable's registered
- * model. */
+/* The spec to promote: "name@V" as given, or the registered model a
+ * variable holds. A bare registry name stays as it is (and is refused
+ * for not naming a version: promoting "the latest" is too easy a slip). */
 static int spec_of(trl_magic_env *env, const char *name, char *out,
                    size_t size, trl_error *err)
 {
-    if (strchr(name, '@')) {
-        snprintf(out, size, "%s", name);
-        return 0;
-    }
-    trl_error none = {0};
-    trl_model *m = trl__magic_find_model(env, name, &none);
-    /* not a variable: the registry says to name a version */
+    trl_frame *f = NULL;
+    trl_model *m = NULL;
+    trl_engine *e = trl_magic_engine(env);
+    if (!strchr(name, '@') && e && e->ops->lookup)
+        e->ops->lookup(e, name, &f, &m);
+    trl_frame_decref(f);
     snprintf(out, size, "%s", m && m->ref ? m->ref : name);
     int unregistered = m && !m->ref;
     trl_model_decref(m);
@@ -216,9 +217,7 @@ done:
                      NULL);
     json_decref(res);
     if (err.code) {
-        trl_ctx_fail(ctx, err.code == TRL_EINVAL ? "GateError"
-                                                 : "PromotionError",
-                     err.message, NULL);
+        trl_ctx_fail(ctx, "PromotionError", err.message, NULL);
         return err.code;
     }
     return refused ? TRL_EINVAL : 0;

@@ -108,6 +108,7 @@ static const char *spec_arg(lua_State *L, int i)
 int trl__lua_models_promote(lua_State *L)
 {
     trl_registry *r = registry_of(L, "models.promote");
+    lua_settop(L, 3);  /* what is pushed below lands past the arguments */
     const char *spec = spec_arg(L, 1);
     const char *stage = luaL_checkstring(L, 2);
     int s = trl_stage_parse(stage);
