@@ -176,6 +176,12 @@ static val number(eval *e, int k, trl_gate_subject who, int other)
     case TRL__G_NUM:
         return (val){1, n->num};
     case TRL__G_SUBJECT:
+        if (other < 0) {  /* the parser binds every stage to a side */
+            trl_error err;
+            trl_error_set(&err, TRL_EINVAL, "'%s' outside a comparison",
+                          subject_name(n->subject));
+            return missing(e, TRL_EINVAL, &err);
+        }
         e->subjects_used[n->subject] = 1;
         return e->seen[k] = number(e, other, n->subject, -1);
     case TRL__G_NEG: {
