@@ -10,7 +10,7 @@
 
 #include "trellis/display.h"
 #include "trellis/guard.h"
-#include "magics/guard_lookup.h"
+#include "magics/magic_int.h"
 
 #define MAX_FEATURES 512
 
@@ -115,9 +115,9 @@ static int drift(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
     trl_frame *ref = NULL, *cur = NULL;
     trl_model *model = NULL;
     json_t *result = NULL;
-    if (!(ref = trl__guard_find_frame(env, a->frames[0], &err)) ||
-        !(cur = trl__guard_find_frame(env, a->frames[1], &err)) ||
-        (a->model && !(model = trl__guard_find_model(env, a->model, &err))))
+    if (!(ref = trl__magic_find_frame(env, a->frames[0], &err)) ||
+        !(cur = trl__magic_find_frame(env, a->frames[1], &err)) ||
+        (a->model && !(model = trl__magic_find_model(env, a->model, &err))))
         goto done;
     trl_drift_request rq = {
         .ref = ref, .new_frame = cur, .ref_name = a->frames[0],
@@ -133,7 +133,12 @@ static int drift(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
         trl_error_set(&err, TRL_ENOMEM, "out of memory");
     else
         trl_ctx_display(ctx, bundle, NULL, NULL);
-    trl__guard_set_last(env, result);
+    {
+        /* the result as `_`, for code after the magic */
+        trl_engine *e = trl_magic_engine(env);
+        if (e && e->ops->set_last)
+            e->ops->set_last(e, result);
+    }
 done:
     trl_frame_decref(ref);
     trl_frame_decref(cur);

@@ -8,7 +8,7 @@
 
 #include "trellis/display.h"
 #include "trellis/guard.h"
-#include "magics/guard_lookup.h"
+#include "magics/magic_int.h"
 
 typedef struct args {
     char buf[1024];
@@ -90,7 +90,7 @@ static json_t *expectations(trl_magic_env *env, const args *a,
         free(ref);
         return spec;
     }
-    trl_frame *ref = trl__guard_find_frame(env, a->against, err);
+    trl_frame *ref = trl__magic_find_frame(env, a->against, err);
     if (!ref)
         return NULL;
     json_t *spec = trl_validate_infer(ref, err);
@@ -108,7 +108,7 @@ static int validate(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
     trl_error err = {0};
     char *against = NULL;
     json_t *spec = NULL, *result = NULL;
-    trl_frame *f = trl__guard_find_frame(env, a.frame, &err);
+    trl_frame *f = trl__magic_find_frame(env, a.frame, &err);
     if (!f || !(spec = expectations(env, &a, &against, &err)))
         goto done;
     if (!(result = trl_validate_check(f, spec, a.frame, against, &err)))
@@ -119,7 +119,12 @@ static int validate(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
         trl_error_set(&err, TRL_ENOMEM, "out of memory");
     else
         trl_ctx_display(ctx, bundle, NULL, NULL);
-    trl__guard_set_last(env, result);
+    {
+        /* the result as `_`, for code after the magic */
+        trl_engine *e = trl_magic_engine(env);
+        if (e && e->ops->set_last)
+            e->ops->set_last(e, result);
+    }
 done:
     trl_frame_decref(f);
     json_decref(spec);

@@ -173,6 +173,7 @@ typedef struct job {
     atomic_size_t *next;
     atomic_int *running;        /* worker threads not yet finished */
     trl__stop stop;
+    trl__sortbuf bufs[2];       /* this thread's, for REF and NEW */
 } job;
 
 static void *work(void *arg)
@@ -183,8 +184,8 @@ static void *work(void *arg)
         if (i >= j->r->n)
             break;
         feature *f = &j->r->f[i];
-        f->rc = trl__drift_detail_of(f->ref, f->cur, &f->d, &j->stop,
-                                     &f->err);
+        f->rc = trl__drift_detail_of(f->ref, f->cur, &f->d, j->bufs,
+                                     &j->stop, &f->err);
         if (f->rc)
             atomic_store(j->stop.flag, 1);  /* the run has failed */
     }
@@ -219,7 +220,8 @@ static int compute(run *r, trl_error *err)
     job jobs[MAX_THREADS];
     for (int t = 0; t < nt; t++) {
         /* the calling thread works too, and only it polls the interrupt */
-        jobs[t] = (job){r, &next, &running, {&flag, t == nt - 1}};
+        jobs[t] = (job){r, &next, &running, {&flag, t == nt - 1},
+                        {{0}, {0}}};
         if (t + 1 < nt) {
             atomic_fetch_add(&running, 1);
             started[t] = pthread_create(&threads[t], NULL, worker,
@@ -236,9 +238,12 @@ static int compute(run *r, trl_error *err)
             atomic_store(&flag, 1);
         nanosleep(&(struct timespec){0, 2000000}, NULL);
     }
-    for (int t = 0; t + 1 < nt; t++)
-        if (started[t])
+    for (int t = 0; t < nt; t++) {
+        if (t + 1 < nt && started[t])
             pthread_join(threads[t], NULL);
+        trl__sortbuf_free(&jobs[t].bufs[0]);
+        trl__sortbuf_free(&jobs[t].bufs[1]);
+    }
     /* the first real failure in feature order; else an interrupt */
     const feature *intr = NULL;
     for (size_t i = 0; i < r->n; i++) {

@@ -25,34 +25,51 @@ int trl__drift_kind(trl_dtype ref, trl_dtype new_type)
     return -1;
 }
 
-double *trl__sorted_values(const trl_column *c, size_t *n, size_t *missing)
+void trl__sortbuf_free(trl__sortbuf *b)
 {
-    uint64_t *k = malloc((c->len ? c->len : 1) * sizeof *k);
-    if (!k)
-        return NULL;
+    free(b->keys);
+    free(b->tmp);
+    memset(b, 0, sizeof *b);
+}
+
+double *trl__sorted_values(const trl_column *c, trl__sortbuf *b, size_t *n,
+                           size_t *missing)
+{
+    if (b->cap < c->len || !b->keys) {
+        size_t cap = c->len ? c->len : 1;
+        uint64_t *k = realloc(b->keys, cap * sizeof *k);
+        if (k)
+            b->keys = k;
+        uint64_t *t = realloc(b->tmp, cap * sizeof *t);
+        if (t)
+            b->tmp = t;
+        if (!k || !t)
+            return NULL;
+        b->cap = cap;
+    }
+    uint64_t *k = b->keys;
     size_t m = 0;
-    for (size_t i = 0; i < c->len; i++) {
-        double x;
-        switch (c->type) {
-        case TRL_F64:
-            x = c->v.f64[i];
-            break;
-        case TRL_I64:
-            x = c->valid && !c->valid[i] ? NAN : (double)c->v.i64[i];
-            break;
-        case TRL_BOOL:
-            x = c->v.b[i] == TRL_BOOL_MISSING ? NAN : c->v.b[i];
-            break;
-        default:
-            x = NAN;
-        }
-        if (!isnan(x))
-            k[m++] = trl__asc_key(x);
+    switch (c->type) {
+    case TRL_F64:
+        for (size_t i = 0; i < c->len; i++)
+            if (!isnan(c->v.f64[i]))
+                k[m++] = trl__asc_key(c->v.f64[i]);
+        break;
+    case TRL_I64:
+        for (size_t i = 0; i < c->len; i++)
+            if (!c->valid || c->valid[i])
+                k[m++] = trl__asc_key((double)c->v.i64[i]);
+        break;
+    case TRL_BOOL:
+        for (size_t i = 0; i < c->len; i++)
+            if (c->v.b[i] != TRL_BOOL_MISSING)
+                k[m++] = trl__asc_key(c->v.b[i]);
+        break;
+    default:
+        break;
     }
-    if (trl__radix_sort_keys(k, m) != 0) {
-        free(k);
+    if (trl__radix_sort_keys_into(k, b->tmp, m) != 0)
         return NULL;
-    }
     double *v = (double *)k;  /* the same size: converted in place */
     for (size_t i = 0; i < m; i++)
         v[i] = trl__asc_value(k[i]);
@@ -195,29 +212,25 @@ static void numeric_hist(const double *ref, size_t n1, const double *cur,
 }
 
 static int numeric(const trl_column *rc, const trl_column *nc,
-                   trl__drift_detail *d, trl__stop *stop, trl_error *err)
+                   trl__drift_detail *d, trl__sortbuf bufs[2],
+                   trl__stop *stop, trl_error *err)
 {
     size_t n1 = 0, n2 = 0, m1 = 0, m2 = 0;
-    double *ref = trl__sorted_values(rc, &n1, &m1);
+    double *ref = trl__sorted_values(rc, &bufs[0], &n1, &m1);
     double *cur = ref && !trl__stopped(stop)
-                      ? trl__sorted_values(nc, &n2, &m2) : NULL;
-    int rc_ = 0;
-    if (!ref || !cur) {
-        rc_ = ref && trl__stopped(stop)
-                  ? trl__registry_interrupt_error(err)
-                  : trl_error_set(err, TRL_ENOMEM, "out of memory");
-        goto done;
-    }
+                      ? trl__sorted_values(nc, &bufs[1], &n2, &m2) : NULL;
+    if (!ref || !cur)
+        return ref && trl__stopped(stop)
+                   ? trl__registry_interrupt_error(err)
+                   : trl_error_set(err, TRL_ENOMEM, "out of memory");
     trl_drift_stats *s = &d->s;
     s->ref_missing = m1;
     s->new_missing = m2;
     if (n1 && n2) {
         s->ks = trl__ks_statistic(ref, n1, cur, n2);
         s->ks_p = trl__ks_pvalue(&s->ks, n1, n2, &s->ks_exact);
-        if (isnan(s->ks_p)) {
-            rc_ = trl_error_set(err, TRL_ENOMEM, "out of memory");
-            goto done;
-        }
+        if (isnan(s->ks_p))
+            return trl_error_set(err, TRL_ENOMEM, "out of memory");
     }
     size_t cref[TRL_PSI_DECILES + 1], ccur[TRL_PSI_DECILES + 1], nb;
     decile_counts(ref, n1, cur, n2, cref, ccur, &nb);
@@ -226,10 +239,7 @@ static int numeric(const trl_column *rc, const trl_column *nc,
     s->bins = nb + 1;
     s->psi = psi_of(cref, rc->len, ccur, nc->len, s->bins);
     numeric_hist(ref, n1, cur, n2, d);
-done:
-    free(ref);
-    free(cur);
-    return rc_;
+    return 0;
 }
 
 /* ---- categorical ------------------------------------------------------------------ */
@@ -398,8 +408,8 @@ done:
 /* ---- one feature ------------------------------------------------------------------- */
 
 int trl__drift_detail_of(const trl_column *ref, const trl_column *new_col,
-                         trl__drift_detail *out, trl__stop *stop,
-                         trl_error *err)
+                         trl__drift_detail *out, trl__sortbuf bufs[2],
+                         trl__stop *stop, trl_error *err)
 {
     memset(out, 0, sizeof *out);
     trl_drift_stats *s = &out->s;
@@ -420,7 +430,7 @@ int trl__drift_detail_of(const trl_column *ref, const trl_column *new_col,
     if (trl__stopped(stop))
         return trl__registry_interrupt_error(err);
     return kind == TRL_DRIFT_NUMERIC
-               ? numeric(ref, new_col, out, stop, err)
+               ? numeric(ref, new_col, out, bufs, stop, err)
                : categorical(ref, new_col, out, err);
 }
 
@@ -429,12 +439,15 @@ int trl_drift_column(const trl_column *ref, const trl_column *new_col,
 {
     atomic_int flag = 0;
     trl__stop stop = {&flag, 1};
+    trl__sortbuf bufs[2] = {{0}, {0}};
     trl__drift_detail *d = malloc(sizeof *d);
     if (!d)
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
-    int rc = trl__drift_detail_of(ref, new_col, d, &stop, err);
+    int rc = trl__drift_detail_of(ref, new_col, d, bufs, &stop, err);
     if (rc == 0)
         *out = d->s;
     free(d);
+    trl__sortbuf_free(&bufs[0]);
+    trl__sortbuf_free(&bufs[1]);
     return rc;
 }

@@ -37,6 +37,16 @@ double trl__ks_pvalue(double *d, size_t n1, size_t n2, int *exact);
 
 /* ---- one feature's drift, with what the display draws (drift_stats.c) ----- */
 
+/* Arrays a thread keeps from one column to the next: a fresh 8 MB array
+ * costs a page fault per 4 KB, every time. Zero it to start. */
+typedef struct trl__sortbuf {
+    uint64_t *keys, *tmp;
+    size_t cap;
+} trl__sortbuf;
+
+void trl__sortbuf_free(trl__sortbuf *b);
+
+
 /* Equal-width bins of a numeric feature's histogram. */
 #define TRL__HIST_BINS 20
 /* Categories a categorical histogram names; the rest are "(other)". */
@@ -74,11 +84,11 @@ static inline int trl__stopped(trl__stop *s)
 }
 
 /* One feature's statistics and histogram (see trl_drift_column, which
- * it is, plus the histogram). Fails with TRL_EINVAL on types of
+ * it is, plus the histogram), sorting in bufs. Fails with TRL_EINVAL on types of
  * different kinds or an empty column, TRL_ENOMEM, TRL_EINTR. */
 int trl__drift_detail_of(const trl_column *ref, const trl_column *new_col,
-                         trl__drift_detail *out, trl__stop *stop,
-                         trl_error *err);
+                         trl__drift_detail *out, trl__sortbuf bufs[2],
+                         trl__stop *stop, trl_error *err);
 
 /* "numeric" or "categorical" for a column type; -1 for a pair of types
  * drift cannot compare. */
@@ -105,10 +115,12 @@ static inline double trl__asc_value(uint64_t k)
     return x;
 }
 
+
 /* The present values of a numeric column (f64, i64; bool as 0/1), sorted
- * ascending, in a new array of *n doubles (*n may be 0: the array is
- * still allocated); *missing counts the rest. NULL when out of memory. */
-double *trl__sorted_values(const trl_column *c, size_t *n, size_t *missing);
+ * ascending: *n doubles in b's array (valid until b is used again or
+ * freed); *missing counts the rest. NULL when out of memory. */
+double *trl__sorted_values(const trl_column *c, trl__sortbuf *b, size_t *n,
+                           size_t *missing);
 
 /* NumPy's quantile of sorted values v[0..n-1] (n >= 1), method "linear":
  * the same arithmetic, so the same double. */

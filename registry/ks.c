@@ -19,8 +19,12 @@ double trl__ks_statistic(const double *a, size_t n1, const double *b,
                          size_t n2)
 {
     /* F1 - F2 at each pooled value, ties taken whole on both sides (what
-     * searchsorted(side='right') gives); its maximum and minimum */
+     * searchsorted(side='right') gives). SciPy divides at every value;
+     * here the extremes are found on the exact numerators i n2 - j n1
+     * (no division), and only values that reach one are divided as SciPy
+     * does: pairs with equal numerators may round apart, so each is. */
     double dn1 = (double)n1, dn2 = (double)n2, hi = 0, lo = 0;
+    int64_t best_hi = 0, best_lo = 0, sn1 = (int64_t)n1, sn2 = (int64_t)n2;
     size_t i = 0, j = 0;
     while (i < n1 || j < n2) {
         double v = j == n2 || (i < n1 && a[i] <= b[j]) ? a[i] : b[j];
@@ -28,11 +32,17 @@ double trl__ks_statistic(const double *a, size_t n1, const double *b,
             i++;
         while (j < n2 && b[j] <= v)
             j++;
-        double d = (double)i / dn1 - (double)j / dn2;
-        if (d > hi)
-            hi = d;
-        if (d < lo)
-            lo = d;
+        int64_t num = (int64_t)i * sn2 - (int64_t)j * sn1;
+        if (num >= best_hi) {
+            double d = (double)i / dn1 - (double)j / dn2;
+            hi = num > best_hi || d > hi ? d : hi;
+            best_hi = num;
+        }
+        if (num <= best_lo) {
+            double d = (double)i / dn1 - (double)j / dn2;
+            lo = num < best_lo || d < lo ? d : lo;
+            best_lo = num;
+        }
     }
     double min_s = -lo > 1 ? 1 : -lo;
     return min_s > hi ? min_s : hi;

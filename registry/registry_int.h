@@ -73,6 +73,9 @@ void trl__now_iso8601(char out[32]);
 int trl__radix_sort(uint64_t *key, int32_t *group, size_t n);
 /* Sorts keys alone (no payload) ascending. 0 or TRL_ENOMEM. */
 int trl__radix_sort_keys(uint64_t *key, size_t n);
+/* The same with the caller's n-key scratch array tmp, so a loop of sorts
+ * reuses one (fresh large arrays cost a page fault per 4 KB). */
+int trl__radix_sort_keys_into(uint64_t *key, uint64_t *tmp, size_t n);
 
 /* A key that orders doubles descending as unsigned integers (-0.0 as
  * 0.0, which == says it is). */

@@ -53,13 +53,17 @@ int trl__radix_sort(uint64_t *key, int32_t *group, size_t n)
 
 int trl__radix_sort_keys(uint64_t *key, size_t n)
 {
-    size_t (*count)[1 << KEY_BITS] = calloc(KEY_PASSES, sizeof *count);
     uint64_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!count || !tmp) {
-        free(count);
-        free(tmp);
+    int rc = tmp ? trl__radix_sort_keys_into(key, tmp, n) : TRL_ENOMEM;
+    free(tmp);
+    return rc;
+}
+
+int trl__radix_sort_keys_into(uint64_t *key, uint64_t *tmp, size_t n)
+{
+    size_t (*count)[1 << KEY_BITS] = calloc(KEY_PASSES, sizeof *count);
+    if (!count)
         return TRL_ENOMEM;
-    }
     /* every digit's counts in one read of the keys */
     for (size_t i = 0; i < n; i++)
         for (unsigned d = 0; d < KEY_PASSES; d++)
@@ -84,6 +88,5 @@ int trl__radix_sort_keys(uint64_t *key, size_t n)
     if (src != key)
         memcpy(key, src, n * sizeof *key);
     free(count);
-    free(tmp);
     return 0;
 }

@@ -365,8 +365,9 @@ static int ensure_schema(trl_registry *r, trl_error *err)
     if (v == 0 && migrate(r, 0, 1, schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     /* a read-only older file still serves what it has: model calls on a
-     * format 1 file fail naming the missing table, and a format 2 to 4
-     * file reads as having no benchmarks, drift, validation or
+     * format 1 file fail naming the missing table, a format 2 file reads
+     * as having no benchmarks, one before format 4 as having no drift or
+     * validation records, and one before format 5 as having no
      * promotions */
     if (v >= 1 && v < SCHEMA_VERSION &&
         sqlite3_db_readonly(r->db, "main") == 1)

@@ -197,12 +197,13 @@ static int duplicates(const trl_column *c, size_t *out)
         free(seen);
     } else {
         size_t n = 0, missing;
-        double *v = trl__sorted_values(c, &n, &missing);
+        trl__sortbuf b = {0};
+        double *v = trl__sorted_values(c, &b, &n, &missing);
+        for (size_t i = 1; v && i < n; i++)
+            dup += v[i] == v[i - 1];
+        trl__sortbuf_free(&b);
         if (!v)
             return TRL_ENOMEM;
-        for (size_t i = 1; i < n; i++)
-            dup += v[i] == v[i - 1];
-        free(v);
     }
     *out = dup;
     return 0;

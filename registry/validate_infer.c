@@ -110,15 +110,18 @@ static int column_facts(const char *name, const trl_column *col, json_t *c,
             *missing += col->v.b[i] == TRL_BOOL_MISSING;
     } else {
         size_t n = 0;
-        double *v = trl__sorted_values(col, &n, missing);
-        if (!v)
+        trl__sortbuf b = {0};
+        double *v = trl__sorted_values(col, &b, &n, missing);
+        if (!v) {
+            trl__sortbuf_free(&b);
             return trl_error_set(err, TRL_ENOMEM, "out of memory");
+        }
         if (n)
             add_range(c, v, n, col->type == TRL_I64);
         distinct = 1;
         for (size_t i = 1; i < n && distinct; i++)
             distinct = v[i] != v[i - 1];
-        free(v);
+        trl__sortbuf_free(&b);
     }
     int id_type = col->type == TRL_I64 || col->type == TRL_STR;
     int unique = id_type && distinct && *missing == 0 &&

@@ -104,36 +104,6 @@ static const struct {
      "r:value(\"auc\", 2) give the numbers. group names the user or "
      "query column: ranking metrics need it, and with it every metric "
      "resamples whole groups."},
-    {"validate.infer",
-     "validate.infer(frame | \"name@N\") -> expectations\n\nExpectations "
-     "read off a reference frame, as a table to edit: the column set and "
-     "types, max_missing per column (none if the reference has none, else "
-     "twice its share + 0.01), numeric min/max widened by 10% of the "
-     "range, the categories of strings with at most 50, unique for id "
-     "columns."},
-    {"validate.save",
-     "validate.save(name, expectations | frame) -> \"name@N\"\n\nKeeps "
-     "the expectations (a table, or those inferred from a frame) in the "
-     "registry as the next version of name, for validate.check and "
-     "%validate --schema. Unknown keys are refused."},
-    {"validate.get",
-     "validate.get(\"name\" | \"name@N\") -> expectations\n\nA saved "
-     "set as a table: edit it and save it again."},
-    {"validate.check",
-     "validate.check(frame, expectations | \"name\" | ref_frame) -> "
-     "result\n\nChecks the frame against expectations given as a table, a "
-     "saved set's name (else a registered frame's) or a reference frame; "
-     "displays as %validate's table and is recorded. r.ok, r.failures "
-     "(the failed checks: column, check, observed, expected, ...), "
-     "r.checks."},
-    {"drift.compare",
-     "drift.compare(ref, new [, {features = {...}, threshold = 0.2, "
-     "model = m}]) -> result\n\nHow far new has moved from ref per "
-     "feature: PSI over ref's deciles and missing, the KS statistic and "
-     "p-value (as scipy.stats.ks_2samp) for numbers, the Jensen-Shannon "
-     "distance (base 2) for categories; with model, its predictions on "
-     "both. Displays as %drift's table, is recorded; r.ok, r.max_psi, "
-     "r.features[i].psi / .ks / .ks_p / .js / .flagged."},
     {"bench",
      "bench{model=m, on=frame [, batch={1, 32, 1024}, duration=2, "
      "threads={1, 2}, vs=other]} -> result\n\nThe serving benchmark "
@@ -166,6 +136,36 @@ static const struct {
      "p99_ms, rows_per_s, ...}, ...}\n\nThe benchmarks recorded for a "
      "model version (by %bench or bench{}), oldest first: what a latency "
      "gate reads."},
+    {"validate.infer",
+     "validate.infer(frame | \"name@N\") -> expectations\n\nExpectations "
+     "read off a reference frame, as a table to edit: the column set and "
+     "types, max_missing per column (none if the reference has none, else "
+     "twice its share + 0.01), numeric min/max widened by 10% of the "
+     "range, the categories of strings with at most 50, unique for id "
+     "columns."},
+    {"validate.save",
+     "validate.save(name, expectations | frame) -> \"name@N\"\n\nKeeps "
+     "the expectations (a table, or those inferred from a frame) in the "
+     "registry as the next version of name, for validate.check and "
+     "%validate --schema. Unknown keys are refused."},
+    {"validate.get",
+     "validate.get(\"name\" | \"name@N\") -> expectations\n\nA saved "
+     "set as a table: edit it and save it again."},
+    {"validate.check",
+     "validate.check(frame, expectations | \"name\" | ref_frame) -> "
+     "result\n\nChecks the frame against expectations given as a table, a "
+     "saved set's name (else a registered frame's) or a reference frame; "
+     "displays as %validate's table and is recorded. r.ok, r.failures "
+     "(the failed checks: column, check, observed, expected, ...), "
+     "r.checks."},
+    {"drift.compare",
+     "drift.compare(ref, new [, {features = {...}, threshold = 0.2, "
+     "model = m}]) -> result\n\nHow far new has moved from ref per "
+     "feature: PSI over ref's deciles and missing, the KS statistic and "
+     "p-value (as scipy.stats.ks_2samp) for numbers, the Jensen-Shannon "
+     "distance (base 2) for categories; with model, its predictions on "
+     "both. Displays as %drift's table, is recorded; r.ok, r.max_psi, "
+     "r.features[i].psi / .ks / .ks_p / .js / .flagged."},
     {"features.and_", "features.and_(a, b) -> bool column\n\nElement-wise "
                       "and (missing-aware, as SQL)."},
     {"features.or_", "features.or_(a, b) -> bool column\n\nElement-wise or "

@@ -119,16 +119,15 @@ int trl__lua_business_metric(lua_State *L, const char *name,
 /* Installs compare{} and the metatable of its results (lua_compare.c). */
 void trl__lua_open_compare(lua_State *L);
 
-/* Installs validate.* and drift.* and the metatables of their results
- * (lua_guard.c). */
-void trl__lua_open_guard(lua_State *L);
-
 /* Installs bench{} and the metatable of its results (lua_bench.c). */
 void trl__lua_open_bench(lua_State *L);
 
 /* models.benchmarks(spec): the benchmarks recorded for a model version
  * (lua_bench.c), which lua_models.c puts in the `models` table. */
 int trl__lua_models_benchmarks(lua_State *L);
+/* Installs validate.* and drift.* and the metatables of their results
+ * (lua_guard.c). */
+void trl__lua_open_guard(lua_State *L);
 
 /* models.promote(spec, stage [, opts]) and models.history(name)
  * (lua_promote.c), which lua_models.c puts in the `models` table. */

@@ -42,6 +42,17 @@ typedef struct cursor {
     uint32_t sel[TRL__SQL_BLOCK]; /* the current block's kept rows */
     size_t nsel, isel;
     int eof;
+    /* In index order the rows of a group lie far apart, and xColumn, one
+     * row at a time, would wait for a cache miss on every value. A tight
+     * loop gathers the block's values of the columns the query reads
+     * instead, overlapping the misses; xColumn then reads them in order. */
+    uint64_t gather_cols;   /* bit j: column j is gathered */
+    int8_t slot[63];        /* column -> its buffers */
+    uint64_t *gval;         /* owned: TRL__SQL_BLOCK per slot */
+    uint8_t *gmissing;      /* owned: TRL__SQL_BLOCK per slot (i64) */
+    int nslots;
+    trl_column *const *cols; /* the snapshot's, for xColumn */
+    uint32_t row;            /* the current row: sel[isel] */
 } cursor;
 
 static void clear_preds(cursor *c)
@@ -67,6 +78,7 @@ int trl__sql_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out)
     if (!c)
         return SQLITE_NOMEM;
     c->vt = vt;
+    c->cols = vt->snap->cols;
     c->eof = 1;
     *out = &c->base;
     return SQLITE_OK;
@@ -76,6 +88,8 @@ int trl__sql_close(sqlite3_vtab_cursor *cur)
 {
     cursor *c = (cursor *)cur;
     clear_preds(c);
+    free(c->gval);
+    free(c->gmissing);
     free(c);
     return SQLITE_OK;
 }
@@ -87,6 +101,67 @@ static int fail(cursor *c, int rc, char *msg)
     base->zErrMsg = msg;
     c->eof = 1;
     return rc;
+}
+
+/* Copies the current block's values of the gathered columns into the
+ * cursor's buffers. */
+static void gather(cursor *c)
+{
+    const trl_frame *snap = c->vt->snap;
+    const uint32_t *sel = c->sel;
+    size_t n = c->nsel;
+    for (uint64_t m = c->gather_cols; m; m &= m - 1) {
+        int j = __builtin_ctzll(m);
+        const trl_column *col = snap->cols[j];
+        uint64_t *out = c->gval + (size_t)c->slot[j] * TRL__SQL_BLOCK;
+        uint8_t *miss = c->gmissing + (size_t)c->slot[j] * TRL__SQL_BLOCK;
+        switch (col->type) {
+        case TRL_F64:
+            for (size_t k = 0; k < n; k++)
+                memcpy(&out[k], &col->v.f64[sel[k]], 8);
+            break;
+        case TRL_I64:
+            for (size_t k = 0; k < n; k++)
+                out[k] = (uint64_t)col->v.i64[sel[k]];
+            for (size_t k = 0; col->valid && k < n; k++)
+                miss[k] = !col->valid[sel[k]];
+            break;
+        case TRL_BOOL:
+            for (size_t k = 0; k < n; k++)
+                out[k] = col->v.b[sel[k]];
+            break;
+        case TRL_STR:
+            for (size_t k = 0; k < n; k++)
+                out[k] = (uint64_t)(int64_t)col->v.codes[sel[k]];
+            break;
+        }
+    }
+}
+
+/* Sets up gathering of the used columns for index-order visits. */
+static int gather_setup(cursor *c, uint64_t col_used)
+{
+    size_t ncols = c->vt->snap->ncols;
+    uint64_t cols = col_used & ~(1ull << 63);
+    if (ncols < 63)
+        cols &= (1ull << ncols) - 1;
+    int n = __builtin_popcountll(cols);
+    if (n > c->nslots) {
+        uint64_t *v = realloc(c->gval, (size_t)n * TRL__SQL_BLOCK * 8);
+        if (!v)
+            return SQLITE_NOMEM;
+        c->gval = v;
+        uint8_t *m = realloc(c->gmissing, (size_t)n * TRL__SQL_BLOCK);
+        if (!m)
+            return SQLITE_NOMEM;
+        c->gmissing = m;
+        c->nslots = n;
+    }
+    int k = 0;
+    for (uint64_t m = cols; m; m &= m - 1)
+        c->slot[__builtin_ctzll(m)] = (int8_t)k++;
+    c->gather_cols = cols;
+    return SQLITE_OK;
 }
 
 /* Takes candidates a block at a time until one survives the predicates
@@ -117,6 +192,9 @@ static int fill(cursor *c)
         if (n) {
             c->nsel = n;
             c->isel = 0;
+            c->row = c->sel[0];
+            if (c->gather_cols)
+                gather(c);
             trl__sql_stats.rows_returned++;
             return SQLITE_OK;
         }
@@ -127,6 +205,7 @@ int trl__sql_next(sqlite3_vtab_cursor *cur)
 {
     cursor *c = (cursor *)cur;
     if (++c->isel < c->nsel) {
+        c->row = c->sel[c->isel];
         trl__sql_stats.rows_returned++;
         return SQLITE_OK;
     }
@@ -237,16 +316,24 @@ static int maybe_index(cursor *c)
         const trl__sql_pred *p = &c->preds[k];
         if (!narrowable(p))
             continue;
+        size_t first = 0;
+        while (c->preds[first].col != p->col || !narrowable(&c->preds[first]))
+            first++;
+        if (first != k)
+            continue; /* each column once, at its first narrowing term */
         const trl__sql_index *ix = vt->index[p->col];
         if (!ix && ++vt->scans[p->col] >= TRL__SQL_INDEX_AFTER) {
             int rc;
             if (!(ix = trl__sql_index_get(vt, p->col, &rc)))
                 return rc;
         }
-        size_t lo = 0, hi;
-        if (!ix || !(hi = ix->n, trl__sql_index_narrow(ix, vt->snap, p, &lo,
-                                                       &hi)))
+        if (!ix)
             continue;
+        /* every term on the column narrows: a < k AND k < b is a range */
+        size_t lo = 0, hi = ix->n;
+        for (size_t j = k; j < c->npreds; j++)
+            if (c->preds[j].col == p->col)
+                trl__sql_index_narrow(ix, vt->snap, &c->preds[j], &lo, &hi);
         if (hi - lo <= best_n) {
             best = p->col;
             best_n = hi - lo;
@@ -268,6 +355,7 @@ int trl__sql_filter(sqlite3_vtab_cursor *cur, int idx_num,
     c->next = c->nsel = c->isel = 0;
     c->desc = 0;
     c->eof = 0;
+    c->gather_cols = 0;
     trl__sql_stats.filters++;
 
     trl__sql_plan plan;
@@ -321,6 +409,8 @@ int trl__sql_filter(sqlite3_vtab_cursor *cur, int idx_num,
     } else {
         rc = maybe_index(c);
     }
+    if (rc == SQLITE_OK && c->perm)
+        rc = gather_setup(c, plan.col_used);
     if (rc != SQLITE_OK)
         return fail(c, rc, rc == SQLITE_INTERRUPT
                                ? sqlite3_mprintf("interrupted") : NULL);
@@ -330,8 +420,42 @@ int trl__sql_filter(sqlite3_vtab_cursor *cur, int idx_num,
 int trl__sql_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
 {
     cursor *c = (cursor *)cur;
-    const trl_column *col = c->vt->snap->cols[i];
-    uint32_t r = c->sel[c->isel];
+    const trl_column *col = c->cols[i];
+    uint32_t r = c->row;
+    if (i < 63 && (c->gather_cols >> i) & 1) {
+        size_t at = (size_t)c->slot[i] * TRL__SQL_BLOCK + c->isel;
+        uint64_t v = c->gval[at];
+        switch (col->type) {
+        case TRL_F64: {
+            double x;
+            memcpy(&x, &v, 8);
+            if (isnan(x))
+                sqlite3_result_null(ctx);
+            else
+                sqlite3_result_double(ctx, x);
+            return SQLITE_OK;
+        }
+        case TRL_I64:
+            if (col->valid && c->gmissing[at])
+                sqlite3_result_null(ctx);
+            else
+                sqlite3_result_int64(ctx, (int64_t)v);
+            return SQLITE_OK;
+        case TRL_BOOL:
+            if (v == TRL_BOOL_MISSING)
+                sqlite3_result_null(ctx);
+            else
+                sqlite3_result_int(ctx, (int)v);
+            return SQLITE_OK;
+        case TRL_STR:
+            if ((int64_t)v < 0)
+                sqlite3_result_null(ctx);
+            else
+                sqlite3_result_text(ctx, col->dict->strs[v],
+                                    (int)col->dict->lens[v], SQLITE_STATIC);
+            return SQLITE_OK;
+        }
+    }
     switch (col->type) {
     case TRL_F64: {
         double x = col->v.f64[r];
@@ -372,6 +496,6 @@ int trl__sql_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
 int trl__sql_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *out)
 {
     cursor *c = (cursor *)cur;
-    *out = (sqlite3_int64)c->sel[c->isel] + 1;
+    *out = (sqlite3_int64)c->row + 1;
     return SQLITE_OK;
 }

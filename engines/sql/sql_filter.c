@@ -422,8 +422,10 @@ int trl__sql_pred_compile(const trl_frame *snap, const trl__sql_term *term,
     }
     if (term->in_list) {
         sqlite3_value *first;
-        /* SQLite may still hand one value at a time: then it is an = */
-        if (sqlite3_vtab_in_first(v, &first) != SQLITE_ERROR)
+        /* SQLite may still hand one value at a time: then it is an =
+         * (and sqlite3_vtab_in_first says SQLITE_MISUSE or ERROR) */
+        int rc = sqlite3_vtab_in_first(v, &first);
+        if (rc == SQLITE_OK || rc == SQLITE_DONE)
             return in_list(p, c, v, term->omitted);
     }
     int numeric = !c || c->type != TRL_STR;

@@ -79,6 +79,8 @@ typedef struct trl__sql_plan {
     int order_col;    /* ORDER BY consumed on this column (-1 rowid) ... */
     int ordered;      /* ... when set */
     int order_desc;
+    uint64_t col_used;  /* xBestIndex's colUsed: bit j column j, bit 63
+                         * any column from 63 on */
 } trl__sql_plan;
 
 /* Parses idxStr; -1 when it is not one of ours (never expected). */

@@ -94,9 +94,10 @@ static void describe(sqlite3_str *s, const trl_frame *snap,
                             p->order_desc ? " DESC" : "");
 }
 
-/* idxStr: the machine part ("3>,5=*!;o2d": column, operator, '*' for an
- * IN list, '!' when SQLite does not re-check; then the ORDER BY column
- * and direction), a space, and the human part EXPLAIN QUERY PLAN shows. */
+/* idxStr: the machine part ("3>+,5=*;o2d;u1f": column, operator, '*'
+ * for an IN list, '+' when SQLite does not re-check; then the ORDER BY
+ * column and direction, and the columns the query reads in hex), a space,
+ * and the human part EXPLAIN QUERY PLAN shows. */
 static char *encode(const trl_frame *snap, const trl__sql_plan *p,
                     const int *omitted)
 {
@@ -108,13 +109,14 @@ static char *encode(const trl_frame *snap, const trl__sql_plan *p,
             if (ops[o].op == t->op)
                 tok = ops[o].token;
         sqlite3_str_appendf(s, "%s%d%s%s%s", k ? "," : "", t->col, tok,
-                            t->in_list ? "*" : "", omitted[k] ? "!" : "");
+                            t->in_list ? "*" : "", omitted[k] ? "+" : "");
     }
+    if (!p->nterms && !p->ordered)
+        sqlite3_str_appendall(s, "scan");
     if (p->ordered)
         sqlite3_str_appendf(s, ";o%d%c", p->order_col,
                             p->order_desc ? 'd' : 'a');
-    if (!p->nterms && !p->ordered)
-        sqlite3_str_appendall(s, "scan");
+    sqlite3_str_appendf(s, ";u%llx", (unsigned long long)p->col_used);
     describe(s, snap, p);
     return sqlite3_str_finish(s);
 }
@@ -124,9 +126,9 @@ int trl__sql_plan_parse(const char *str, trl__sql_plan *p)
     memset(p, 0, sizeof *p);
     if (!str)
         return 0;
-    if (strncmp(str, "scan", 4) == 0)
-        return 0;
     const char *s = str;
+    if (strncmp(s, "scan", 4) == 0)
+        s += 4;
     while (*s && *s != ' ' && *s != ';') {
         if (p->nterms == (int)(sizeof p->terms / sizeof *p->terms))
             return -1;
@@ -135,7 +137,7 @@ int trl__sql_plan_parse(const char *str, trl__sql_plan *p)
         if (end == s)
             return -1;
         s = end;
-        size_t len = strcspn(s, "*!, ;");
+        size_t len = strcspn(s, "*+, ;");
         int found = 0;
         for (size_t o = 0; o < NOPS && !found; o++)
             if (strlen(ops[o].token) == len &&
@@ -151,7 +153,7 @@ int trl__sql_plan_parse(const char *str, trl__sql_plan *p)
             p->terms[p->nterms].in_list = 1;
             s++;
         }
-        if (*s == '!') {
+        if (*s == '+') {
             p->terms[p->nterms].omitted = 1;
             s++;
         }
@@ -166,7 +168,10 @@ int trl__sql_plan_parse(const char *str, trl__sql_plan *p)
             return -1;
         p->ordered = 1;
         p->order_desc = *end == 'd';
+        s = end + 1;
     }
+    if (s[0] == ';' && s[1] == 'u')
+        p->col_used = strtoull(s + 2, NULL, 16);
     return 0;
 }
 
@@ -279,6 +284,7 @@ int trl__sql_best_index(sqlite3_vtab *base, sqlite3_index_info *info)
     } else {
         cost = n * rowid_selectivity * SCAN + rows;
     }
+    p.col_used = info->colUsed;
     info->estimatedCost = cost;
     info->estimatedRows = (sqlite3_int64)rows;
     info->idxStr = encode(snap, &p, omitted);

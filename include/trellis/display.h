@@ -48,6 +48,11 @@ char *trl_frame_text(const struct trl_frame *f);
  * trl_compare_models returns it (see model.h); NULL when out of memory. */
 json_t *trl_display_comparison(const json_t *result);
 
+/* The bundle (text/plain and text/html with an inline SVG) showing a
+ * serving benchmark, as trl_bench_run returns it (see bench.h), with its
+ * "recorded" number or "not_recorded" reason when the caller added one;
+ * NULL when out of memory. */
+json_t *trl_display_bench(const json_t *result);
 /* The bundle showing a drift result, as trl_drift_run returns it (see
  * guard.h): a row per feature, largest PSI first, flagged rows marked,
  * and REF's and NEW's histograms overlaid for each flagged feature (an
@@ -58,12 +63,6 @@ json_t *trl_display_drift(const json_t *result);
  * verdict, then a row per check with what was observed and expected.
  * NULL when out of memory. */
 json_t *trl_display_validation(const json_t *result);
-
-/* The bundle (text/plain and text/html with an inline SVG) showing a
- * serving benchmark, as trl_bench_run returns it (see bench.h), with its
- * "recorded" number or "not_recorded" reason when the caller added one;
- * NULL when out of memory. */
-json_t *trl_display_bench(const json_t *result);
 
 /* The bundle showing a promotion attempt, as trl_registry_promote
  * returns it (see gate.h): what was asked, a row per gate with its

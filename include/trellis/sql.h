@@ -21,7 +21,9 @@
  * f's columns (no values copied; columns are immutable and reference-
  * counted), so a working frame that later gains or replaces a column does
  * not change the table under a prepared statement. The table reads the
- * columns' arrays in place: nothing is copied into SQLite rows.
+ * columns' arrays in place: nothing is copied into SQLite rows (rows read
+ * in a sorted index's order are gathered 2048 values of each used column
+ * at a time, so the cache misses overlap).
  *
  * - Names: any non-empty string, exactly as SQL spells the table after
  *   quoting ("churn@3", "my table"); SQLite compares table names without
@@ -42,14 +44,22 @@
  *   IN on any column or the rowid are evaluated in the cursor over the
  *   typed arrays, with SQLite's comparison rules (affinity, NULL, mixed
  *   INTEGER/REAL compared exactly, BINARY collation); terms the cursor
- *   cannot decide exactly are also left for SQLite to check. A column
- *   filtered over and over (the inner side of a join) gets a sorted index,
- *   built once per table, which also serves ORDER BY / GROUP BY on it.
+ *   cannot decide exactly are also left for SQLite to check; LIKE, GLOB
+ *   and other collations (NOCASE) are SQLite's alone. A column filtered
+ *   over and over (the inner side of a join) or ordered (ORDER BY / GROUP
+ *   BY on one column) gets a sorted index: a row permutation, 4 bytes a
+ *   row, built once and kept while the table is bound.
  * - Lifetime: the table holds its snapshot until it is dropped, replaced
  *   or the connection closes. Binding or unbinding is refused while any
  *   statement of the connection is running (stepped and not reset), so a
  *   value SQLite handed out (text points into the frame's dictionary) is
- *   never freed under it.
+ *   never freed under it. Inside the user's open transaction the CREATE
+ *   and DROP are part of it: after a ROLLBACK a table whose binding was
+ *   undone says so when queried, and binding again repairs it.
+ * - Interrupts: besides SQLite's own checks between rows, a cursor that
+ *   skips many rows polls the registry's interrupt callback (and
+ *   sqlite3_is_interrupted when the library has it, 3.41 on) every 2^17
+ *   rows, and fails the statement with SQLITE_INTERRUPT.
  */
 
 /* The frames one connection sees as tables. Owned by the connection. */
@@ -65,10 +75,12 @@ trl_sql_tables *trl_sql_attach(sqlite3 *db, trl_error *err);
  * before. f is borrowed: the table keeps its own snapshot of f's columns.
  * When name is already bound to the same columns (same names, same column
  * objects, same order) nothing happens, so a caller may bind every visible
- * frame before each cell at the cost of a comparison. Errors: an empty
- * name, a frame of more than 2^32 - 2 rows, a temp table of that name that
- * is not a frame, a running statement, SQLite's own refusals (a reserved
- * "sqlite_" name). On error the previous binding, if any, may be gone. */
+ * frame before each cell: about 10 us a name (a comparison and a lookup
+ * in the temp schema); a replacement, which drops and creates the table,
+ * takes about 60 us. Errors: an empty name, a frame with no columns or
+ * more than 2^32 - 2 rows, a temp table of that name that is not a frame,
+ * a running statement, SQLite's own refusals (a reserved "sqlite_" name).
+ * On error the previous binding, if any, may be gone. */
 int trl_sql_bind(trl_sql_tables *t, const char *name, trl_frame *f,
                  trl_error *err);
 

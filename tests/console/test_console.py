@@ -194,6 +194,24 @@ class FullUI(unittest.TestCase):
         c.expect(r'In \[1\]: string\.rep\("ab", 2\)$')
         c.expect(r'Out\[1\]: "abab"$')
 
+    def test_sql_cell_waits_for_its_semicolon(self):
+        c = self.c
+        c.send("t = features.frame{x = {1, 2, 3}}\r")
+        c.prompt(2)
+        c.settle(0.3)
+        c.send("%%sql\r")
+        c.expect(r"^ *\.\.\.: ")
+        c.send("SELECT sum(x) AS s\r")
+        c.expect(r"^ *\.\.\.: ")
+        c.send("FROM t;\r")
+        c.expect(r"Out\[2\]: ")
+        c.expect(r"^1 row in ")
+        c.prompt(3)
+        c.settle(0.3)
+        c.send("%timeit -n 10 -r 2 local y = 1\r")
+        c.expect(r"per loop \(mean \u00b1 std\. dev\. of 2 runs, 10 loops "
+                 r"each\)$")
+
     def test_ctrl_d_exits_and_shuts_the_kernel_down(self):
         c = self.c
         kernels = c.kernels()

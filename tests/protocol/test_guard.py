@@ -79,7 +79,7 @@ class GuardTests(unittest.TestCase):
         run(self.kc, 'm = models.train{name = "guard_m", algo = "logistic", '
                      'data = d, target = "label", progress = false, '
                      'features = {"x1", "x2"}}')
-        _, _, r = run(self.kc, "%drift valid moved --model m")
+        _, _, r = run(self.kc, "%drift --model m valid moved")
         self.assertIn("predictions of guard_m@1", r["text/plain"])
         self.assertRegex(r["text/plain"], r"\n[! ] prediction +numeric")
         _, out, _ = run(self.kc, 'print(_.model, #_.features, '

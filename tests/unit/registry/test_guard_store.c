@@ -1,7 +1,7 @@
 /* test_guard_store.c - guard_store.c and the format 4 step of store.c:
  * drift and validation runs kept and read back as a gate reads them
  * (after the registry is closed and opened again), expectation sets by
- * name and version, and older files - writable ones gain the tables,
+ * name and version, and older files - writable ones step up to format 4,
  * read-only ones still open and read as having no records. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -241,15 +241,26 @@ static void test_expectation_sets_by_name_and_version(void **state)
     json_decref(bad);
 }
 
-/* A format 2 file (models; no benchmarks, no guard tables). */
-static void make_format_2(const char *path)
+/* A file of format `version` (2: models; 3: and benchmarks), as an
+ * older Trellis wrote it: no guard tables. */
+static void make_older(const char *path, int version)
 {
     unlink(path);
     trl_registry *r = open_reg(path);
     trl_registry_close(r);
-    raw_exec(path, "DROP TABLE drift_features; DROP TABLE drift_runs; "
-                   "DROP TABLE validations; DROP TABLE expectations; "
-                   "DROP TABLE benchmarks; PRAGMA user_version = 2");
+    char sql[300];
+    snprintf(sql, sizeof sql, "DROP TABLE drift_features; DROP TABLE "
+             "drift_runs; DROP TABLE validations; DROP TABLE expectations;"
+             "%s PRAGMA user_version = %d",
+             version < 3 ? " DROP TABLE benchmarks;" : "", version);
+    raw_exec(path, sql);
+}
+
+static int guard_tables(const char *path)
+{
+    return raw_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE name IN "
+                         "('drift_runs', 'drift_features', 'validations', "
+                         "'expectations')");
 }
 
 static void test_older_files_gain_the_tables(void **state)
@@ -257,23 +268,18 @@ static void test_older_files_gain_the_tables(void **state)
     (void)state;
     char path[128];
     path_of(path, sizeof path, "older");
-    make_format_2(path);
-    trl_registry *r = open_reg(path);
-    trl_registry_close(r);
-    /* a format 2 file steps through 3 (benchmarks) and 4 to the latest */
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
-    assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM sqlite_master "
-                                   "WHERE name IN ('drift_runs', "
-                                   "'drift_features', 'validations', "
-                                   "'expectations', 'benchmarks')"), 5);
-    /* a format 3 file steps on to the latest */
-    make_format_2(path);
-    raw_exec(path, "CREATE TABLE benchmarks(id INTEGER PRIMARY KEY); "
-                   "PRAGMA user_version = 3");
-    r = open_reg(path);
-    trl_registry_close(r);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
-    assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM validations"), 0);
+    for (int version = 2; version <= 3; version++) {
+        make_older(path, version);
+        assert_int_equal(guard_tables(path), 0);
+        trl_registry *r = open_reg(path);
+        trl_registry_close(r);
+        /* step by step: 2 gains the benchmarks, then 3 these tables, then
+         * on to the latest format */
+        assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
+        assert_int_equal(guard_tables(path), 4);
+        assert_int_equal(raw_int(path, "SELECT COUNT(*) FROM sqlite_master "
+                                       "WHERE name = 'benchmarks'"), 1);
+    }
     /* newer than this Trellis: refused */
     raw_exec(path, "PRAGMA user_version = 99");
     trl_error err = {0};
@@ -290,7 +296,7 @@ static void test_a_read_only_older_file_still_opens(void **state)
     trl_frame *f = csv("a\n1\n");
     trl_error err = {0};
     int v;
-    /* a frame to read back, in a format 3 file (benchmarks, no guard) */
+    /* a frame to read back, in a format 3 file (before these tables) */
     trl_registry *w = open_reg(path);
     assert_int_equal(trl_registry_register(w, "f", f, &v, &err), 0);
     trl_registry_close(w);
