@@ -1,12 +1,14 @@
 /* models.c - %models [name]: every registered model version with its
  * stage, algorithm, key metrics and what it was trained on, as an HTML
- * table (text in consoles). */
+ * table (text in consoles); %models --history NAME: a model's stage
+ * changes and its promotion attempts from the audit log. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "trellis/display.h"
+#include "trellis/gate.h"
 #include "trellis/magic.h"
 #include "trellis/model.h"
 
@@ -65,9 +67,34 @@ static int add(sbuf *b, const char *fmt, ...)
     }
 }
 
+/* %models --history NAME */
+static int history(trl_registry *r, const char *args, trl_exec_ctx *ctx)
+{
+    char name[160] = "", extra[8] = "";
+    if (sscanf(args, " --history %159s %7s", name, extra) != 1) {
+        trl_ctx_fail(ctx, "UsageError", "name one model: %models --history "
+                     "NAME", NULL);
+        return TRL_EINVAL;
+    }
+    trl_error err = {0};
+    json_t *h = trl_registry_model_history(r, name, &err);
+    json_t *bundle = h ? trl_display_model_history(h) : NULL;
+    if (h && !bundle)
+        trl_error_set(&err, TRL_ENOMEM, "out of memory");
+    json_decref(h);
+    if (!bundle) {
+        trl_ctx_fail(ctx, "RegistryError", err.message, NULL);
+        return err.code;
+    }
+    trl_ctx_display(ctx, bundle, NULL, NULL);
+    return 0;
+}
+
 static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 {
     trl_registry *r = trl_magic_registry(env);
+    if (r && args && strncmp(args, "--history", 9) == 0)
+        return history(r, args, ctx);
     json_t *list = r ? trl_registry_list_models(r) : NULL;
     if (!list) {
         trl_ctx_fail(ctx, "RegistryError", "the model registry is not "
@@ -148,6 +175,8 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 }
 
 const trl_magic trl__magic_models = {
-    "models", "%models [name]",
+    "models", "%models [name] | %models --history NAME",
     "list registered model versions with stage, algorithm, key metrics and "
-    "the frame each was trained on", run, NULL};
+    "the frame each was trained on; with --history, one model's stage "
+    "changes and every promotion attempt in the audit log (who, when, "
+    "gates and their values, outcome, reason)", run, NULL};

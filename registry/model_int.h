@@ -160,6 +160,14 @@ int trl__model_spec_parse(const char *spec, trl__model_spec *out,
 int trl__model_version_of(trl_registry *r, const char *spec,
                           trl__model_spec *out, trl_error *err);
 
+/* Moves name@version to stage (a new production version archives the
+ * old one) and records the change, inside the caller's transaction: what
+ * trl_registry_stage_model does, for a caller that writes more in the
+ * same transaction (a promotion and its audit entry). 0, or -1 with the
+ * connection holding the error. */
+int trl__model_stage_locked(trl_registry *r, const char *name, int version,
+                            trl_stage stage);
+
 /* Seconds on a monotonic clock. */
 double trl__now(void);
 

@@ -544,6 +544,25 @@ static int archive_others(trl_registry *r, const char *name, int keep)
     return 0;
 }
 
+int trl__model_stage_locked(trl_registry *r, const char *name, int version,
+                            trl_stage stage)
+{
+    sqlite3_stmt *st = NULL;
+    int bad = (stage == TRL_STAGE_PRODUCTION &&
+               archive_others(r, name, version) != 0) ||
+              sqlite3_prepare_v2(trl__registry_db(r), "UPDATE models SET "
+                                 "stage = ? WHERE name = ? AND version = ?",
+                                 -1, &st, NULL);
+    if (!bad) {
+        sqlite3_bind_text(st, 1, trl_stage_name(stage), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, version);
+        bad = sqlite3_step(st) != SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return bad || record_stage(r, name, version, stage) != 0 ? -1 : 0;
+}
+
 int trl_registry_stage_model(trl_registry *r, const char *spec,
                              trl_stage stage, trl_error *err)
 {
@@ -563,19 +582,7 @@ int trl_registry_stage_model(trl_registry *r, const char *spec,
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return err->code;
     }
-    sqlite3_stmt *st = NULL;
-    int bad = (stage == TRL_STAGE_PRODUCTION &&
-               archive_others(r, s.name, version) != 0) ||
-              sqlite3_prepare_v2(db, "UPDATE models SET stage = ? WHERE "
-                                 "name = ? AND version = ?", -1, &st, NULL);
-    if (!bad) {
-        sqlite3_bind_text(st, 1, trl_stage_name(stage), -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, s.name, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 3, version);
-        bad = sqlite3_step(st) != SQLITE_DONE;
-    }
-    sqlite3_finalize(st);
-    if (bad || record_stage(r, s.name, version, stage) != 0 ||
+    if (trl__model_stage_locked(r, s.name, version, stage) != 0 ||
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
         trl__registry_db_error(r, "cannot change the stage", err);
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

@@ -13,14 +13,16 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "registry/gate_int.h"
 #include "registry/guard_int.h"
 #include "registry/registry_int.h"
 
-/* On-disk format, version 5 (PRAGMA user_version; 0 means "no schema yet").
+/* On-disk format, version 6 (PRAGMA user_version; 0 means "no schema yet").
  * Version 1 had the frame tables only; version 2 adds the model tables
  * (model_store.c), version 3 the benchmarks (benchmark_store.c), version 4
  * the guard rails' records (guard_store.c), version 5 the feature
- * importances (importance_store.c), and opening an older file adds what it
+ * importances (importance_store.c), version 6 the promotions' audit log
+ * (audit_store.c), and opening an older file adds what it
  * lacks, one version at a time.
  *
  * Only plain tables, TEXT/INTEGER/BIGINT/BLOB columns and a composite
@@ -38,7 +40,7 @@
  * content_hash is the hex SHA-256 of the stored column blobs (see
  * hash_column); a load recomputes it, so damage anywhere in a column is an
  * error rather than silently wrong features. */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS frames("
@@ -365,8 +367,9 @@ static int ensure_schema(trl_registry *r, trl_error *err)
         return err ? err->code : TRL_EIO;
     /* a read-only older file still serves what it has: model calls on a
      * format 1 file fail naming the missing table, a format 2 file reads
-     * as having no benchmarks, and one before format 4 as having no drift
-     * or validation records */
+     * as having no benchmarks, one before format 4 as having no drift or
+     * validation records, and one before format 5 as having no
+     * promotions */
     if (v >= 1 && v < SCHEMA_VERSION &&
         sqlite3_db_readonly(r->db, "main") == 1)
         return 0;
@@ -377,6 +380,8 @@ static int ensure_schema(trl_registry *r, trl_error *err)
     if (v <= 3 && migrate(r, 3, 4, trl__guard_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     if (v <= 4 && migrate(r, 4, 5, trl__importance_schema_sql, err) != 0)
+        return err ? err->code : TRL_EIO;
+    if (v <= 5 && migrate(r, 5, 6, trl__audit_schema_sql, err) != 0)
         return err ? err->code : TRL_EIO;
     return 0;
 }

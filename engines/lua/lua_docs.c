@@ -115,6 +115,22 @@ static const struct {
      "the model version; displays as %bench shows it. r.results, "
      "r.ratios, r.overhead, and r:at(batch [, threads, model]).p99_ms give "
      "the numbers."},
+    {"models.promote",
+     "models.promote(\"name@N\" | model, \"staging\" | \"production\" "
+     "[, {gates = {\"auc@holdout >= production\", ...}, force = true, "
+     "reason = \"...\"}]) -> result\n\nMoves the version when every "
+     "gate passes (without gates: not worse than production on each "
+     "metric and frame both have in recorded %compare runs), as %promote "
+     "does; a refusal changes nothing and is a result, not an error. "
+     "Every attempt is in the audit log. r.ok, r.outcome (\"promoted\", "
+     "\"refused\", \"forced\"), r.message, r.archived, r.gates[i].gate "
+     "/ .outcome / .detail; displays as %promote's table."},
+    {"models.history",
+     "models.history(\"name\") -> {name, stages = {{seq, version, stage, "
+     "changed}, ...}, promotions = {{id, when, who, host, model, from, to, "
+     "outcome, forced, reason, gates, message}, ...}}\n\nA model's stage "
+     "changes and its promotion attempts from the audit log, oldest "
+     "first (%models --history NAME shows them)."},
     {"models.benchmarks",
      "models.benchmarks(\"name@N\") -> {{id, threads, batch, p50_ms, "
      "p99_ms, rows_per_s, ...}, ...}\n\nThe benchmarks recorded for a "

@@ -137,6 +137,11 @@ int trl__lua_models_importance(lua_State *L);
 int trl__lua_models_importance_history(lua_State *L);
 void trl__lua_open_importance(lua_State *L);
 
+/* models.promote(spec, stage [, opts]) and models.history(name)
+ * (lua_promote.c), which lua_models.c puts in the `models` table. */
+int trl__lua_models_promote(lua_State *L);
+int trl__lua_models_history(lua_State *L);
+
 /* The engine's lookup op: frames and models in globals (lua_models.c). */
 void trl__lua_lookup(trl_engine *self, const char *name,
                      struct trl_frame **frame_out,

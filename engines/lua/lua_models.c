@@ -736,7 +736,8 @@ static const luaL_Reg model_lib[] = {
     {"stage", l_stage}, {"benchmarks", trl__lua_models_benchmarks},
     {"importance", trl__lua_models_importance},
     {"importance_history", trl__lua_models_importance_history},
-    {NULL, NULL}};
+    {"promote", trl__lua_models_promote},
+    {"history", trl__lua_models_history}, {NULL, NULL}};
 
 void trl__lua_open_models(lua_State *L)
 {

@@ -78,4 +78,15 @@ json_t *trl_display_importance(const json_t *result, size_t top,
  * when out of memory. */
 json_t *trl_display_importance_history(const json_t *history, size_t top);
 
+/* The bundle showing a promotion attempt, as trl_registry_promote
+ * returns it (see gate.h): what was asked, a row per gate with its
+ * outcome and the values it compared, the verdict and the audit entry;
+ * the result rides along as application/vnd.trellis.promotion+json.
+ * NULL when out of memory. */
+json_t *trl_display_promotion(const json_t *result);
+
+/* The bundle showing trl_registry_model_history: the stage changes, then
+ * every promotion attempt with its gates. NULL when out of memory. */
+json_t *trl_display_model_history(const json_t *history);
+
 #endif

@@ -476,7 +476,7 @@ static void test_recorded_against_the_model_version(void **state)
     assert_non_null(strstr(err.message, "registered"));
     json_decref(loose);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM benchmarks"), 5);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 6);
 
     /* a restarted kernel reads them back */
     trl_registry_close(r);
@@ -528,7 +528,7 @@ static void test_format_2_file_gains_the_table(void **state)
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 2);
 
     r = open_with_models(path);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 6);
     assert_int_equal(trl_registry_record_benchmark(r, res, NULL, &err), 0);
     list = trl_registry_benchmarks(r, "bt_a@1", &err);
     assert_int_equal(json_array_size(list), 1);

@@ -777,7 +777,7 @@ static void test_older_file_gains_the_tables(void **state)
                                                  &err), 0);
     trl_registry_close(r);
     raw_exec(path, "DROP TABLE importances; DROP TABLE importance_values; "
-                   "PRAGMA user_version = 4");
+                   "DROP TABLE promotions; PRAGMA user_version = 4");
     snprintf(uri, sizeof uri, "file:%s?mode=ro", path);
     r = open_ok(uri);
     json_t *list = trl_registry_importances(r, "old", &err);

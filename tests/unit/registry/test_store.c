@@ -778,7 +778,7 @@ static void test_new_file_is_private_wal_and_versioned(void **state)
     char *mode = raw_text(path, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 6);
     trl_registry_close(r);
     trl_frame_decref(f);
 }
@@ -811,7 +811,7 @@ static void test_format_1_file_gains_model_tables(void **state)
     assert_int_equal(raw_int(path, "PRAGMA user_version"), 1);
     r = trl_registry_open(path, &err);
     assert_non_null(r);
-    assert_int_equal(raw_int(path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(path, "PRAGMA user_version"), 6);
     assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master "
                                    "WHERE name IN ('models', "
                                    "'model_stages')"), 2);
