@@ -360,8 +360,8 @@ static int scan_fail(reader *r, const scanner *sc, size_t col)
 {
     static const char *what[] = {
         [BAD_UNCLOSED] = "quote opened here is never closed",
-        [BAD_STRAY_QUOTE] = "quote inside an unquoted field (quote the whole "
-                            "field and double the quotes in it)",
+        [BAD_STRAY_QUOTE] = ("quote inside an unquoted field (quote the "
+                             "whole field and double the quotes in it)"),
         [BAD_AFTER_QUOTE] = "text after the closing quote of a field",
         [BAD_NUL] = "contains a NUL byte: not a text CSV file",
         [BAD_UTF8] = "invalid UTF-8"};
