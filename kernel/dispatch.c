@@ -110,7 +110,7 @@ static trl_engine *pick_engine(trl__kernel *k, const char *code,
     size_t len = strcspn(name, " \t\r\n");
     snprintf(magic, msize, "%.*s", (int)len, name);
     const char *eol = strchr(name, '\n');
-    *body = eol ? eol + 1 : name + len;
+    *body = eol ? eol + 1 : name + strlen(name);  /* no newline: no code */
     for (size_t i = 0; i < k->n_engines; i++)
         if (strlen(k->engines[i]->ops->name) == len &&
             strncmp(k->engines[i]->ops->name, name, len) == 0)

@@ -68,6 +68,11 @@ class TimingTests(unittest.TestCase):
         _, out, _ = run(self.kc, "print(cell_runs, last_hits)")
         self.assertEqual(out, "3\t4\n")
 
+    def test_a_cell_magic_line_alone_times_nothing(self):
+        # its options are not code: an empty statement is timed
+        _, out, _ = run(self.kc, "%%timeit -n 1 -r 1")
+        self.assertIn("of 1 run, 1 loop each)", out)
+
     def test_dash_o_returns_the_result_as_underscore(self):
         _, out, result = run(self.kc, "%timeit -q -o -n 7 -r 2 ;")
         self.assertEqual(out, "")
