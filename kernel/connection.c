@@ -4,9 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <jansson.h>
 
 #include "kernel/connection.h"
+#include "kernel/kernel_int.h"
 
 static const char *port_names[TRL__CH_COUNT] = {
     "shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"};
@@ -118,6 +121,8 @@ int trl__connection_load(const char *path, trl__connection *out,
         fclose(f);
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
     }
+    struct stat st;
+    int have_mode = fstat(fileno(f), &st) == 0;
     size_t n = fread(buf, 1, 1 << 20, f);
     int too_big = n == (1 << 20);
     fclose(f);
@@ -128,7 +133,64 @@ int trl__connection_load(const char *path, trl__connection *out,
     else
         rc = trl__connection_parse(buf, n, out, err);
     free(buf);
+    if (rc == 0 && have_mode) {
+        char warning[512] = "";
+        const char *allow = getenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE");
+        rc = trl__connection_check_mode(out, path, (unsigned)st.st_mode,
+                                        allow && strcmp(allow, "1") == 0,
+                                        warning, sizeof warning, err);
+        if (warning[0])
+            trl__log("%s", warning);
+        if (rc)
+            trl__connection_free(out);
+    }
     return rc;
+}
+
+static int is_loopback(const trl__connection *c)
+{
+    return strcmp(c->transport, "ipc") == 0 ||
+           strncmp(c->ip, "127.", 4) == 0 || strcmp(c->ip, "::1") == 0 ||
+           strcmp(c->ip, "localhost") == 0;
+}
+
+/* The key is what stands between the sockets and running code as this
+ * user, so a key every local user can read protects nothing: we refuse,
+ * where ipykernel starts silently. jupyter_client writes the file 0600,
+ * so only a hand-made or copied file trips this. */
+int trl__connection_check_mode(const trl__connection *c, const char *path,
+                               unsigned mode, int allow_shared,
+                               char *warning, size_t wsize, trl_error *err)
+{
+    if (wsize)
+        warning[0] = '\0';
+    if (!c->key[0]) {
+        if (!is_loopback(c))
+            snprintf(warning, wsize, "the connection file '%s' has no key: "
+                     "messages are not signed, so anyone who can reach %s "
+                     "can run code as you", path, c->ip);
+        return 0;
+    }
+    if (mode & (S_IROTH | S_IWOTH)) {
+        if (allow_shared) {
+            snprintf(warning, wsize, "the connection file '%s' (mode %04o) "
+                     "lets every user read its key; starting anyway "
+                     "(TRELLIS_ALLOW_SHARED_CONNECTION_FILE=1)", path,
+                     mode & 07777);
+            return 0;
+        }
+        return trl_error_set(err, TRL_EAUTH, "the connection file '%s' "
+                             "(mode %04o) lets every user on this machine "
+                             "read its key, and with it run code as you. "
+                             "Make it private (chmod 600 '%s'), or set "
+                             "TRELLIS_ALLOW_SHARED_CONNECTION_FILE=1 to "
+                             "start anyway", path, mode & 07777, path);
+    }
+    if (mode & (S_IRGRP | S_IWGRP))
+        snprintf(warning, wsize, "the connection file '%s' (mode %04o) lets "
+                 "its group read the key, and with it run code as you",
+                 path, mode & 07777);
+    return 0;
 }
 
 void trl__connection_free(trl__connection *c)

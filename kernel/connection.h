@@ -30,6 +30,14 @@ int trl__connection_parse(const char *text, size_t len, trl__connection *out,
 int trl__connection_load(const char *path, trl__connection *out,
                          trl_error *err);
 
+/* The policy on who may read the file holding the key (mode is its
+ * st_mode): refused when every user may read or write it unless
+ * allow_shared; a warning (an empty string when none) when its group may,
+ * or when an unsigned kernel listens beyond loopback. */
+int trl__connection_check_mode(const trl__connection *c, const char *path,
+                               unsigned mode, int allow_shared,
+                               char *warning, size_t wsize, trl_error *err);
+
 void trl__connection_free(trl__connection *c);
 
 /* Writes the ZeroMQ endpoint of channel ch ("tcp://127.0.0.1:5555" or

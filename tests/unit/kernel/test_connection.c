@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kernel/connection.h"
@@ -377,6 +378,79 @@ static void test_load_reports_parse_errors(void **state)
     assert_null(c.key);
 }
 
+static void test_load_refuses_key_every_user_can_read(void **state)
+{
+    (void)state;
+    char path[64];
+    write_temp(path, full_file);
+    assert_int_equal(chmod(path, 0644), 0);
+    unsetenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE");
+    trl__connection c;
+    trl_error err = {0};
+    int rc = trl__connection_load(path, &c, &err);
+    assert_int_equal(rc, TRL_EAUTH);
+    assert_non_null(strstr(err.message, "mode 0644"));
+    assert_non_null(strstr(err.message, "chmod 600"));
+    assert_non_null(strstr(err.message, path));
+    assert_null(c.key);
+
+    setenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE", "1", 1);
+    rc = trl__connection_load(path, &c, &err);
+    unsetenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE");
+    unlink(path);
+    assert_int_equal(rc, 0);
+    trl__connection_free(&c);
+}
+
+static void test_load_accepts_world_readable_unsigned_file(void **state)
+{
+    (void)state;
+    char path[64];
+    write_temp(path, "{" PORTS ", \"key\": \"\"}");
+    assert_int_equal(chmod(path, 0644), 0);
+    trl__connection c;
+    trl_error err = {0};
+    int rc = trl__connection_load(path, &c, &err);
+    unlink(path);
+    assert_int_equal(rc, 0);
+    trl__connection_free(&c);
+}
+
+static void test_mode_policy(void **state)
+{
+    (void)state;
+    trl__connection c;
+    trl_error err = {0};
+    char warn[512];
+    assert_int_equal(parse(full_file, &c, &err), 0);
+    assert_int_equal(trl__connection_check_mode(&c, "f", 0100600, 0, warn,
+                                                sizeof warn, &err), 0);
+    assert_string_equal(warn, "");
+    assert_int_equal(trl__connection_check_mode(&c, "f", 0100640, 0, warn,
+                                                sizeof warn, &err), 0);
+    assert_non_null(strstr(warn, "group"));
+    assert_int_equal(trl__connection_check_mode(&c, "f", 0100602, 0, warn,
+                                                sizeof warn, &err),
+                     TRL_EAUTH);
+    assert_int_equal(trl__connection_check_mode(&c, "f", 0100604, 1, warn,
+                                                sizeof warn, &err), 0);
+    assert_non_null(strstr(warn, "starting anyway"));
+    trl__connection_free(&c);
+
+    /* unsigned: the mode does not matter, the address does */
+    assert_int_equal(parse("{" PORTS ", \"ip\": \"0.0.0.0\"}", &c, &err),
+                     0);
+    assert_int_equal(trl__connection_check_mode(&c, "f", 0100644, 0, warn,
+                                                sizeof warn, &err), 0);
+    assert_non_null(strstr(warn, "not signed"));
+    trl__connection_free(&c);
+    assert_int_equal(parse("{" PORTS "}", &c, &err), 0);
+    assert_int_equal(trl__connection_check_mode(&c, "f", 0100644, 0, warn,
+                                                sizeof warn, &err), 0);
+    assert_string_equal(warn, "");
+    trl__connection_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +479,9 @@ int main(void)
         cmocka_unit_test(test_load_missing_file_is_eio_naming_path),
         cmocka_unit_test(test_load_reads_valid_file),
         cmocka_unit_test(test_load_reports_parse_errors),
+        cmocka_unit_test(test_load_refuses_key_every_user_can_read),
+        cmocka_unit_test(test_load_accepts_world_readable_unsigned_file),
+        cmocka_unit_test(test_mode_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
