@@ -8,7 +8,7 @@ libssl-dev uuid-dev libcmocka-dev liblua5.4-dev lua5.4 libsqlite3-dev
 libxgboost-dev liblinear-dev python3-xgboost python3-numpy
 python3-jupyter-client python3-jupyter-kernel-test jupyter-client
 jupyter-nbconvert jupyter-console python3-ipykernel python3-pexpect
-xpython tmux valgrind"
+xpython tmux valgrind clang libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

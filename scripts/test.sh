@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh - the one command that runs every test: installs what is missing,
 # builds, runs the whole ctest suite (unit tests also under valgrind), then
-# the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# the same suite under AddressSanitizer + UndefinedBehaviorSanitizer, then
+# every libFuzzer target for FUZZ_SECONDS (default 60) each.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
@@ -22,3 +23,5 @@ echo "== tests under ASan + UBSan"
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --output-on-failure -j 1)
 
+echo "== fuzzing (scripts/fuzz.sh ${FUZZ_SECONDS:-60})"
+sh scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
