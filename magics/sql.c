@@ -5,29 +5,54 @@
 
 #include "trellis/magic.h"
 
+/* Length of the leading "--save NAME --lua NAME" options in args, which
+ * belong on the %%sql header line. Options can only lead: after the
+ * statement, "--" starts an SQL comment. */
+static size_t leading_options(const char *args)
+{
+    const char *p = args;
+    for (;;) {
+        const char *q = p + strspn(p, " \t");
+        size_t len = strcspn(q, " \t");
+        if (!(len == 6 && strncmp(q, "--save", 6) == 0) &&
+            !(len == 5 && strncmp(q, "--lua", 5) == 0))
+            return (size_t)(p - args);
+        q += len;                           /* the option */
+        q += strspn(q, " \t");
+        q += strcspn(q, " \t");            /* its value */
+        p = q;
+    }
+}
+
 static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 {
-    if (!*args) {
+    size_t opts = leading_options(args);
+    const char *stmt = args + opts + strspn(args + opts, " \t");
+    if (!*stmt) {
         trl_ctx_fail(ctx, "UsageError", "%sql needs a statement: %sql "
-                     "SELECT count(*) FROM churn", NULL);
+                     "[--save NAME] [--lua NAME] SELECT count(*) FROM churn",
+                     NULL);
         return TRL_EINVAL;
     }
-    size_t n = strlen(args);
-    char *cell = malloc(n + 8);
+    size_t n = strlen(stmt);
+    char *cell = malloc(opts + n + 8);
     if (!cell) {
         trl_ctx_fail(ctx, "MemoryError", "out of memory", NULL);
         return TRL_ENOMEM;
     }
-    memcpy(cell, "%%sql\n", 6);
-    memcpy(cell + 6, args, n + 1);
+    /* "%%sql OPTIONS\nSTATEMENT" */
+    memcpy(cell, "%%sql ", 6);
+    memcpy(cell + 6, args, opts);
+    cell[6 + opts] = '\n';
+    memcpy(cell + 7 + opts, stmt, n + 1);
     int rc = trl_magic_run_cell(env, cell, ctx);
     free(cell);
     return rc;
 }
 
 const trl_magic trl__magic_sql = {
-    "sql", "%sql STATEMENT",
+    "sql", "%sql [--save NAME] [--lua NAME] STATEMENT",
     "run one SQL statement (SQLite) over the registry's frames and Lua's "
-    "frame variables; a %%sql cell runs many, and --save NAME / --lua NAME "
-    "keep the result",
+    "frame variables; --save NAME registers its rows, --lua NAME binds "
+    "them (options go before the statement); a %%sql cell runs many",
     run, NULL};

@@ -124,6 +124,16 @@ GROUP BY p.plan ORDER BY r""")
                      "name = {'a', 'b', 'c'}, score = {0.5, 0/0, 2.5}, "
                      "flag = {true, false, true}}")
 
+    def test_line_magic_options_lead_the_statement(self):
+        _, _, r = run(self.kc, "%sql --lua ids --save sql_line_ids "
+                               "SELECT id FROM small WHERE id > 1")
+        self.assertIn("saved as sql_line_ids@1", r["text/plain"])
+        _, _, r = run(self.kc, "ids.id:sum()")
+        self.assertEqual(float(r["text/plain"]), 5)
+        c, _, _ = run(self.kc, "%sql --save only_a_name", allow_error=True)
+        self.assertEqual(c["ename"], "UsageError")
+        self.assertIn("[--save NAME]", c["evalue"])
+
     def test_interrupt_stops_a_long_query(self):
         msg_id = self.kc.execute(
             "%%sql\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
