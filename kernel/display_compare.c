@@ -112,8 +112,17 @@ static void table(trl_strbuf *b, const json_t *models, const json_t *metrics,
             trl_strbuf_printf(b, "%s</th>", i == 0 ? " (baseline)" : "");
         }
         trl_strbuf_printf(b, "</tr></thead><tbody>\n");
-    } else {
-        trl_strbuf_printf(b, "%-12s", "metric");
+    }
+    /* the text column fits the longest name and its arrow (one column,
+     * three bytes, so printf's byte widths would misalign it) */
+    int width = 12;
+    json_array_foreach(metrics, i, row) {
+        const char *metric = json_string_value(json_object_get(row, "name"));
+        int len = (int)strlen(metric ? metric : "?") + 2;
+        width = len > width && len < 120 ? len : width;
+    }
+    if (!html) {
+        trl_strbuf_printf(b, "%-*s", width, "metric");
         json_array_foreach(models, i, m) {
             snprintf(name, sizeof name, "%s%s", json_is_string(m)
                      ? json_string_value(m) : "(unregistered)",
@@ -135,7 +144,7 @@ static void table(trl_strbuf *b, const json_t *models, const json_t *metrics,
         } else {
             snprintf(name, sizeof name, "%s %s", metric ? metric : "?",
                      up ? "\xe2\x86\x91" : "\xe2\x86\x93");
-            trl_strbuf_printf(b, "%-14s", name);
+            trl_strbuf_printf(b, "%-*s", width + 2, name);
         }
         for (j = 0; j < nm; j++) {
             json_t *c = json_array_get(cells, j);
