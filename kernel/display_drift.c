@@ -148,28 +148,46 @@ static void table(trl_strbuf *b, const json_t *r, int html)
         trl_strbuf_printf(b, "</tbody></table>\n");
 }
 
+/* One line naming the columns left out for one reason: in one frame
+ * only, or ids (every value distinct: nothing to compare). */
+static void skipped_note(trl_strbuf *b, const json_t *skipped, int ids,
+                         int html)
+{
+    size_t i, shown = 0;
+    json_t *s;
+    json_array_foreach(skipped, i, s) {
+        if ((str(s, "reason") != NULL) != ids)
+            continue;
+        char one[160];
+        if (ids)
+            snprintf(one, sizeof one, "%s%.100s", shown ? ", " : "",
+                     str(s, "name") ? str(s, "name") : "?");
+        else
+            snprintf(one, sizeof one, "%s%.100s (%s)", shown ? ", " : "",
+                     str(s, "name") ? str(s, "name") : "?",
+                     str(s, "only_in") && strcmp(str(s, "only_in"), "ref")
+                         == 0 ? "REF" : "NEW");
+        if (!shown++)
+            trl_strbuf_printf(b, "%s%s", html ? "<p>" : "", ids
+                              ? "left out (ids, every value distinct; "
+                                "--features compares them): "
+                              : "left out (in one frame only): ");
+        if (html)
+            trl_strbuf_html(b, one);
+        else
+            trl_strbuf_printf(b, "%s", one);
+    }
+    if (shown)
+        trl_strbuf_printf(b, html ? "</p>\n" : "\n");
+}
+
 /* Notes under the table: what was left out, unseen categories. */
 static void notes(trl_strbuf *b, const json_t *r, int html)
 {
     const json_t *skipped = json_object_get(r, "skipped");
     size_t i;
-    json_t *s;
-    if (json_array_size(skipped)) {
-        trl_strbuf_printf(b, html ? "<p>left out (in one frame only): "
-                                  : "left out (in one frame only): ");
-        json_array_foreach(skipped, i, s) {
-            char one[160];
-            snprintf(one, sizeof one, "%s%.100s (%s)", i ? ", " : "",
-                     str(s, "name") ? str(s, "name") : "?",
-                     str(s, "only_in") && strcmp(str(s, "only_in"), "ref")
-                         == 0 ? "REF" : "NEW");
-            if (html)
-                trl_strbuf_html(b, one);
-            else
-                trl_strbuf_printf(b, "%s", one);
-        }
-        trl_strbuf_printf(b, html ? "</p>\n" : "\n");
-    }
+    skipped_note(b, skipped, 0, html);
+    skipped_note(b, skipped, 1, html);
     json_t *f;
     json_array_foreach(json_object_get(r, "features"), i, f) {
         long long unseen = json_integer_value(json_object_get(f,

@@ -115,8 +115,8 @@ static int add_predictions(const trl_drift_request *rq, run *r,
     return 0;
 }
 
-/* The features asked for, or every column both frames have (the others
- * listed in skipped). */
+/* The features asked for, or every column both frames have but ids (the
+ * others listed in skipped). */
 static int choose(const trl_drift_request *rq, run *r, json_t *skipped,
                   trl_error *err)
 {
@@ -149,6 +149,11 @@ static int choose(const trl_drift_request *rq, run *r, json_t *skipped,
         if (!cb) {
             json_array_append_new(skipped, json_pack(
                 "{s:s, s:s}", "name", a->names[i], "only_in", "ref"));
+            continue;
+        }
+        if (trl__column_is_id(a->names[i], a->cols[i])) {
+            json_array_append_new(skipped, json_pack(
+                "{s:s, s:s}", "name", a->names[i], "reason", "id"));
             continue;
         }
         if (kinds_match(rq, a->names[i], a->cols[i], cb, err) != 0)

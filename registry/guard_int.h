@@ -133,4 +133,9 @@ extern const char trl__guard_schema_sql[];
 struct trl_registry;
 int trl__guard_tables_missing(struct trl_registry *r);
 
+/* Whether a column is an id: named id or *_id, i64 or str, every value
+ * present and distinct. Drift leaves such columns out (a new month's ids
+ * are new by design); 0 also when memory runs out. */
+int trl__column_is_id(const char *name, const trl_column *col);
+
 #endif

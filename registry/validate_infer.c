@@ -126,9 +126,27 @@ static int column_facts(const char *name, const trl_column *col, json_t *c,
     int id_type = col->type == TRL_I64 || col->type == TRL_STR;
     int unique = id_type && distinct && *missing == 0 &&
                  (col->len >= MIN_ROWS_FOR_ID || id_like(name));
-    if (unique)
+    if (unique) {
+        /* ids are checked for being ids; their range only says which
+         * ones REF happened to hold, and every new batch brings new ones */
         json_object_set_new(c, "unique", json_true());
+        json_object_del(c, "min");
+        json_object_del(c, "max");
+    }
     return 0;
+}
+
+int trl__column_is_id(const char *name, const trl_column *col)
+{
+    if (!id_like(name) || (col->type != TRL_I64 && col->type != TRL_STR))
+        return 0;
+    json_t *c = json_object();
+    size_t missing = 0;
+    trl_error err = {0};
+    int id = c && column_facts(name, col, c, &missing, &err) == 0 &&
+             json_is_true(json_object_get(c, "unique"));
+    json_decref(c);
+    return id;
 }
 
 json_t *trl_validate_infer(const trl_frame *ref, trl_error *err)

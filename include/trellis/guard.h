@@ -137,7 +137,8 @@ json_t *trl_drift_run(const trl_drift_request *rq, trl_error *err);
  *  - str columns with at most 50 distinct values: those categories;
  *  - unique: i64 and str columns whose REF values are all present and
  *    distinct, when REF has at least 20 rows or the column is called id
- *    or ends in _id (a few rows are distinct by chance);
+ *    or ends in _id (a few rows are distinct by chance); such a column
+ *    gets no range (new rows bring new ids);
  *  - min_rows: 1.
  * Fails on a frame without rows (nothing to learn from). */
 json_t *trl_validate_infer(const trl_frame *ref, trl_error *err);

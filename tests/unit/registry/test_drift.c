@@ -321,6 +321,41 @@ static void test_run_sorts_flags_and_skips(void **state)
     trl_frame_decref(cur);
 }
 
+static void test_ids_are_left_out_unless_asked_for(void **state)
+{
+    (void)state;
+    /* user_id is distinct in REF: new rows bring new ids, not drift */
+    trl_frame *ref = csv("user_id,x,order_id\n1,0.1,7\n2,0.2,7\n3,0.3,8\n"
+                         "4,0.4,9\n");
+    trl_frame *cur = csv("user_id,x,order_id\n11,0.1,1\n12,0.2,2\n"
+                         "13,0.3,3\n");
+    trl_drift_request rq = {.ref = ref, .new_frame = cur};
+    trl_error err = {0};
+    json_t *r = trl_drift_run(&rq, &err);
+    if (!r)
+        fail_msg("%s", err.message);
+    /* order_id repeats in REF: not an id, compared */
+    assert_int_equal(json_array_size(json_object_get(r, "features")), 2);
+    json_t *skipped = json_object_get(r, "skipped");
+    assert_int_equal(json_array_size(skipped), 1);
+    json_t *s = json_array_get(skipped, 0);
+    assert_string_equal(json_string_value(json_object_get(s, "name")),
+                        "user_id");
+    assert_string_equal(json_string_value(json_object_get(s, "reason")),
+                        "id");
+    json_decref(r);
+    const char *asked[] = {"user_id"};
+    rq.features = asked;
+    rq.nfeatures = 1;
+    r = trl_drift_run(&rq, &err);
+    assert_non_null(r);
+    assert_int_equal(json_array_size(json_object_get(r, "features")), 1);
+    assert_true(json_number_value(json_object_get(r, "max_psi")) > 1);
+    json_decref(r);
+    trl_frame_decref(ref);
+    trl_frame_decref(cur);
+}
+
 static void expect_error(const trl_drift_request *rq, int code,
                          const char *needle)
 {
@@ -444,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_ks_2samp_refuses_empty_and_nan),
         cmocka_unit_test(test_column_kinds_must_match),
         cmocka_unit_test(test_run_sorts_flags_and_skips),
+        cmocka_unit_test(test_ids_are_left_out_unless_asked_for),
         cmocka_unit_test(test_run_refuses_bad_input),
         cmocka_unit_test(test_interrupt_stops_a_run),
         cmocka_unit_test(test_prediction_drift),
