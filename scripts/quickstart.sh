@@ -1,8 +1,10 @@
 #!/bin/sh
 # quickstart.sh - the first command to run: installs what is missing (Debian
 # packages only), builds Trellis into build/, installs the kernelspec
-# "trellis" for the current user and executes examples/demo.ipynb headless,
-# rendering it to HTML. Prints the rendered file's path at the end.
+# "trellis" for the current user and executes examples/quickstart.ipynb
+# headless, rendering it to HTML. Prints the rendered file's path at the end.
+# What it registers goes into the user's registry, as opening the notebook
+# in JupyterLab would.
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,9 +20,9 @@ cmake --build build -j "$jobs"
 echo "== install the kernelspec (current user)"
 build/trellis install --user
 
-echo "== run examples/demo.ipynb"
+echo "== run examples/quickstart.ipynb"
 # Debian's Jupyter (the python3 first on PATH may be another interpreter).
-/usr/bin/jupyter-nbconvert --to html --execute examples/demo.ipynb \
-    --output-dir build/demo
+/usr/bin/jupyter-nbconvert --to html --execute examples/quickstart.ipynb \
+    --output-dir build/examples
 
-echo "Rendered: $root/build/demo/demo.html"
+echo "Rendered: $root/build/examples/quickstart.html"

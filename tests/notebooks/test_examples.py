@@ -1,0 +1,166 @@
+"""The example notebooks a new user runs first (examples/*.ipynb), executed
+headless by nbconvert as the README says, on a fresh registry and then
+again on the same one (a second run in JupyterLab is the common case).
+The rendered HTML is kept under $TRELLIS_ARTIFACTS when it is set.
+
+Run through tests/with_kernelspec.sh (ctest does)."""
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unittest
+
+from test_nbconvert import NBCONVERT, outputs, tmpdir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.normpath(os.path.join(HERE, "..", "..", "examples"))
+
+
+def nbconvert(registry, *args):
+    # the kernel starts in the notebook's directory, where data/ is
+    env = dict(os.environ, TRELLIS_REGISTRY=registry)
+    proc = subprocess.run([NBCONVERT, "--ExecutePreprocessor.kernel_name=trellis",
+                           "--ExecutePreprocessor.timeout=300", *args],
+                          capture_output=True, text=True, timeout=900, env=env)
+    if proc.returncode != 0:
+        raise AssertionError("nbconvert %s failed:\n%s" % (" ".join(args),
+                                                          proc.stderr[-4000:]))
+
+
+def execute(name, registry):
+    """Executes examples/NAME.ipynb on registry; returns the saved notebook
+    and the path of its HTML rendering."""
+    out = tmpdir()
+    nbconvert(registry, "--to", "notebook", "--execute", "--output-dir", out,
+              os.path.join(EXAMPLES, name + ".ipynb"))
+    saved = os.path.join(out, name + ".ipynb")
+    with open(saved, encoding="utf-8") as f:
+        nb = json.load(f)
+    nbconvert(registry, "--to", "html", "--output-dir", out, saved)
+    html = os.path.join(out, name + ".html")
+    artifacts = os.environ.get("TRELLIS_ARTIFACTS")
+    if artifacts:
+        os.makedirs(artifacts, exist_ok=True)
+        shutil.copy(html, artifacts)
+    return nb, html
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def cell_with(nb, needle):
+    for c in code_cells(nb):
+        if needle in "".join(c["source"]):
+            return c
+    raise AssertionError("no cell with %r" % needle)
+
+
+def html_of(cell):
+    return "".join(o["data"].get("text/html", "") for o in outputs(cell)
+                   if "data" in o)
+
+
+def plain_of(cell):
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                   for o in outputs(cell))
+
+
+class ExampleChecks:
+    name = None
+    expected_errors = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.registry = os.path.join(tmpdir(), "registry.sqlite")
+        cls.nb, cls.html = execute(cls.name, cls.registry)
+
+    def test_errors_only_where_the_notebook_expects_them(self):
+        for cell in code_cells(self.nb):
+            errors = [o for o in outputs(cell) if o["output_type"] == "error"]
+            tagged = "raises-exception" in cell["metadata"].get("tags", [])
+            source = "".join(cell["source"])
+            if tagged:
+                self.assertEqual(len(errors), 1, source)
+                expected = [e for start, e in self.expected_errors.items()
+                            if source.startswith(start)]
+                self.assertEqual([errors[0]["ename"]], expected, source)
+            else:
+                self.assertEqual(errors, [], source)
+
+    def test_every_cell_ran_in_order(self):
+        counts = [c["execution_count"] for c in code_cells(self.nb)]
+        self.assertEqual(counts, list(range(1, len(counts) + 1)))
+
+    def test_html_was_rendered(self):
+        with open(self.html, encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("<svg", page)
+        self.assertIn("<table", page)
+        self.assertNotIn("Traceback (most recent call last)", page)
+
+
+class Quickstart(ExampleChecks, unittest.TestCase):
+    name = "quickstart"
+    expected_errors = {'%promote xgb production --gate "auc@churn': "PromotionRefused"}
+
+    def test_compare_shows_intervals_and_plots(self):
+        cell = cell_with(self.nb, "%compare lr xgb")
+        page = html_of(cell)
+        self.assertIn("<table", page)
+        self.assertIn("<svg", page)
+        self.assertIn("campaign_value", page)
+        self.assertRegex(plain_of(cell), r"auc ↑ +[0-9.]+ \[[0-9.]+, [0-9.]+\]")
+
+    def test_the_winner_is_promoted_through_its_gates(self):
+        text = plain_of(cell_with(self.nb, '--gate "p99_ms@batch1 < 50"'))
+        self.assertEqual(text.count("  pass   "), 4, text)
+        self.assertIn("promoted churn@", text)
+
+    def test_validation_drift_and_importance_ran(self):
+        self.assertIn("FAILED 1 of", plain_of(cell_with(self.nb, "%validate")))
+        drift = plain_of(cell_with(self.nb, "%drift subscribers subscribers_next"))
+        self.assertIn("monthly_price", drift)
+        self.assertIn("left out (ids", drift)
+        self.assertIn("<svg", html_of(cell_with(self.nb, "%importance xgb --top")))
+
+    def test_a_second_run_on_the_same_registry_works(self):
+        nb, _ = execute(self.name, self.registry)
+        for cell in code_cells(nb):
+            if "raises-exception" not in cell["metadata"].get("tags", []):
+                self.assertEqual([o for o in outputs(cell) if o["output_type"] == "error"],
+                                 [], "".join(cell["source"]))
+        # the second run's versions, compared with the second run's production
+        text = plain_of(cell_with(nb, '--gate "p99_ms@batch1 < 50"'))
+        self.assertIn("promoted churn@4", text)
+
+
+class Ranking(ExampleChecks, unittest.TestCase):
+    name = "ranking"
+
+    def test_compare_resamples_users(self):
+        text = plain_of(cell_with(self.nb, "%compare linear ranker popular"))
+        self.assertIn("resamples of user_id groups", text)
+        for metric in ("ndcg@10", "recall@10", "map@10", "mrr"):
+            self.assertIn(metric, text)
+
+    def test_ranker_is_promoted(self):
+        text = plain_of(cell_with(self.nb, "%promote ranker production"))
+        self.assertIn("promoted for_you@2 to production", text)
+
+
+class Data(unittest.TestCase):
+    def test_generator_writes_the_committed_files(self):
+        out = tmpdir()
+        subprocess.run([sys.executable, os.path.join(EXAMPLES, "data", "generate.py"), out],
+                       check=True, timeout=120)
+        for name in ("churn.csv", "churn_next.csv", "ranking.csv"):
+            self.assertTrue(filecmp.cmp(os.path.join(out, name),
+                                        os.path.join(EXAMPLES, "data", name), shallow=False),
+                            name)
+
+
+if __name__ == "__main__":
+    unittest.main()
