@@ -218,6 +218,24 @@ static int string_stats(const trl_column *c, trl_stats *out, trl_error *err)
 
 int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err)
 {
+    trl_stats st;
+    if (c->type == TRL_STR) {
+        st = (trl_stats){0, 0, 0, NAN, NAN, NAN, NAN, NAN};
+        int rc = string_stats(c, &st, err);
+        if (rc == 0)
+            *out = st;
+        return rc;
+    }
+    int rc = trl_column_moments(c, &st, err);
+    if (rc == 0)
+        rc = count_unique_numeric(c, &st.n_unique, err);
+    if (rc == 0)
+        *out = st;
+    return rc;
+}
+
+int trl_column_moments(const trl_column *c, trl_stats *out, trl_error *err)
+{
     trl_stats st = {0, 0, 0, NAN, NAN, NAN, NAN, NAN};
     if (c->type == TRL_STR) {
         int rc = string_stats(c, &st, err);
@@ -272,11 +290,8 @@ int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err)
         }
         st.std = sqrt(trl__ksum_value(&sq) / (double)(count - 1));
     }
-
-    int rc = count_unique_numeric(c, &st.n_unique, err);
-    if (rc == 0)
-        *out = st;
-    return rc;
+    *out = st;
+    return 0;
 }
 
 int trl__cmp_double(const void *a, const void *b)

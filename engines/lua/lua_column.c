@@ -251,7 +251,9 @@ static int stats_field(lua_State *L, const char *field)
     trl_column *c = trl__lf_check_column(L, 1);
     trl_stats st;
     trl_error err = {0};
-    if (trl_column_stats(c, &st, &err) != 0)
+    int rc = strcmp(field, "n_unique") == 0 ? trl_column_stats(c, &st, &err)
+                                            : trl_column_moments(c, &st, &err);
+    if (rc != 0)
         return trl__lf_fail(L, &err);
     if (!strcmp(field, "count")) lua_pushinteger(L, (lua_Integer)st.count);
     else if (!strcmp(field, "n_missing")) lua_pushinteger(L, (lua_Integer)st.n_missing);

@@ -129,6 +129,10 @@ typedef struct trl_stats {
 } trl_stats;
 
 int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err);
+/* The same but n_unique of a numeric column, which is left 0: counting
+ * distinct numbers hashes every one, many times the cost of the rest
+ * (col:mean() needs none of it). */
+int trl_column_moments(const trl_column *c, trl_stats *out, trl_error *err);
 int trl_column_quantile(const trl_column *c, double q, double *out,
                         trl_error *err);
 

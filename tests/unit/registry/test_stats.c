@@ -223,6 +223,14 @@ static void test_fixtures(void **state)
                     json_object_get(exp, "n_missing"));
         check_count(name, "n_unique", st.n_unique,
                     json_object_get(exp, "n_unique"));
+        /* moments: the same numbers, bit for bit, without n_unique of
+         * numbers (strings count theirs for free) */
+        trl_stats mo;
+        assert_int_equal(trl_column_moments(c, &mo, &err), 0);
+        if (c->type != TRL_STR)
+            assert_int_equal(mo.n_unique, 0);
+        mo.n_unique = st.n_unique;
+        assert_memory_equal(&mo, &st, sizeof st);
         if (c->type == TRL_STR) {
             assert_true(isnan(st.sum) && isnan(st.mean) && isnan(st.std) &&
                         isnan(st.min) && isnan(st.max));
