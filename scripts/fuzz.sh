@@ -3,15 +3,16 @@
 # build-fuzz and runs each for SECONDS (default 60) from its seed corpus in
 # tests/fuzz/<target>/corpus; new inputs go to build-fuzz/corpus/<target>.
 # A crash leaves its input in build-fuzz/crashes and fails the script.
+# FUZZ_TARGETS="magic_args gate" runs only those.
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTRELLIS_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j "$(nproc 2>/dev/null || echo 2)" \
-    --target fuzz_gate fuzz_csv fuzz_connection fuzz_wire
+    --target fuzz_gate fuzz_csv fuzz_connection fuzz_wire fuzz_magic_args
 mkdir -p build-fuzz/crashes
 status=0
-for t in gate csv connection wire; do
+for t in ${FUZZ_TARGETS:-gate csv connection wire magic_args}; do
     mkdir -p "build-fuzz/corpus/$t" "tests/fuzz/$t/corpus"
     echo "== fuzz_$t for ${seconds}s"
     if ! ASAN_OPTIONS=detect_leaks=1 "build-fuzz/fuzz_$t" \
