@@ -38,6 +38,16 @@ static int is_option(const char *p)
            !isdigit((unsigned char)p[1]);
 }
 
+/* Bytes of the UTF-8 character at c (its lead byte and the continuation
+ * bytes that follow), so a message quotes it whole. */
+static size_t char_len(const char *c)
+{
+    size_t n = 1;
+    while (n < 4 && ((unsigned char)c[n] & 0xc0) == 0x80)
+        n++;
+    return n;
+}
+
 /* The word at *pp, NUL-terminated in place, its quotes removed; *pp
  * moves past it. NULL with err set when a quote is never closed or text
  * sticks to the closing quote ('a'b is one mistake, not two words). */
@@ -54,7 +64,8 @@ static char *read_word(char **pp, trl_error *err)
                                  *s), NULL;
         }
         if (close[1] && !is_blank(close[1])) {
-            trl__args_echo(s, (size_t)(close - s) + 2, shown);
+            trl__args_echo(s, (size_t)(close - s) + 1 + char_len(close + 1),
+                           shown);
             return trl_error_set(err, TRL_EINVAL, "put a space after the "
                                  "closing quote in %s", shown), NULL;
         }

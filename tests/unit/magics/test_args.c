@@ -326,6 +326,23 @@ static void test_real_specs_and_their_usage_lines(void **state)
     assert_int_equal(trl__magic_args_check("%%bench", "--runs 3", &err), 0);
 }
 
+/* Found by fuzz_magic_args: the message for text stuck to a closing
+ * quote quoted one byte past it, half of a two-byte character - not
+ * UTF-8, which a Jupyter message cannot carry. */
+static void test_fuzz_text_after_a_quote_is_quoted_whole(void **state)
+{
+    (void)state;
+    static const uint8_t crash[] = "\013odu --on \"c\"\310\233";
+    trl_error err = {0};
+    assert_int_equal(trl__magic_args_fuzz_one(crash, sizeof crash - 1), 0);
+    assert_int_equal(trl__magic_args_check("%bench", (const char *)crash,
+                                           &err), TRL_EINVAL);
+    assert_non_null(strstr(err.message, "put a space after the closing "
+                                        "quote in \"c\"\310\233;"));
+    bad("x --word 'w'\xe2\x82\xac", "put a space after the closing quote "
+        "in 'w'\xe2\x82\xac");
+}
+
 /* Every seed of the fuzzer: named MAGIC.what, each a line MAGIC accepts
  * ("bench_cell" is %%bench, "timeit" IPython's parser, "bad" any
  * magic's mistake); all of them survive the fuzzer's checks. */
@@ -381,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_wrong_lines_say_what_to_do),
         cmocka_unit_test(test_long_input_is_refused_and_echoes_are_cut),
         cmocka_unit_test(test_real_specs_and_their_usage_lines),
+        cmocka_unit_test(test_fuzz_text_after_a_quote_is_quoted_whole),
         cmocka_unit_test(test_fuzz_corpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
