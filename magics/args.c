@@ -103,7 +103,8 @@ static char *read_text(char **pp, trl_error *err)
     return s;
 }
 
-/* Room each option needs for its items, and the positionals'. */
+/* Room an option needs for its items: one, or max_items for a list or
+ * a repeatable option. */
 static size_t capacity(const trl__arg_opt *o)
 {
     if (o->kind == TRL__ARG_FLAG)
