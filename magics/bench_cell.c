@@ -3,17 +3,16 @@
  * alone: the tail is what a notebook's reader waits on. The cell runs
  * through the engine's timer ops, one loop per run, so its setup-free
  * body is what is timed, in any language. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "magics/args.h"
 #include "magics/magic_int.h"
 #include "trellis/bench.h"
 #include "trellis/display.h"
 #include "trellis/timing.h"
 
-#define CELL_USAGE "%%bench [--duration SECONDS] [--runs N]"
 #define MAX_RUNS 1000000
 
 typedef struct cell_opts {
@@ -21,45 +20,31 @@ typedef struct cell_opts {
     long runs;        /* at least this many, even past the duration */
 } cell_opts;
 
-static int usage(trl_exec_ctx *ctx, const char *why)
-{
-    char msg[300];
-    snprintf(msg, sizeof msg, "%s; usage: %s", why, CELL_USAGE);
-    trl_ctx_fail(ctx, "UsageError", msg, NULL);
-    return TRL_EINVAL;
-}
+enum { OPT_DURATION, OPT_RUNS };
+
+static const trl__arg_opt options[] = {
+    [OPT_DURATION] = {.name = "duration", .kind = TRL__ARG_DOUBLE,
+                      .meta = "SECONDS", .what = "seconds", .lo = 0,
+                      .lo_open = 1, .hi = TRL_BENCH_MAX_DURATION},
+    [OPT_RUNS] = {.name = "runs", .kind = TRL__ARG_INT, .meta = "N",
+                  .min = 1, .max = MAX_RUNS},
+};
+
+const trl__args_spec trl__bench_cell_args = {
+    .magic = "%%bench", .opts = options,
+    .nopts = sizeof options / sizeof *options};
 
 static int parse(const char *line, cell_opts *o, trl_exec_ctx *ctx)
 {
+    trl__args a;
+    trl_error err = {0};
     o->duration = 2.0;
     o->runs = 5;
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", line);
-    char *save = NULL;
-    for (char *t = strtok_r(buf, " \t", &save); t;
-         t = strtok_r(NULL, " \t", &save)) {
-        char *v = strtok_r(NULL, " \t", &save), *end = NULL;
-        int known = strcmp(t, "--duration") == 0 || strcmp(t, "--runs") == 0;
-        if (known && !v) {
-            char why[80];
-            snprintf(why, sizeof why, "a value must follow %s", t);
-            return usage(ctx, why);
-        }
-        if (strcmp(t, "--duration") == 0) {
-            o->duration = strtod(v, &end);
-            if (*end || !(o->duration > 0 && o->duration <= 600))
-                return usage(ctx, "--duration takes seconds in (0, 600]");
-        } else if (strcmp(t, "--runs") == 0) {
-            o->runs = strtol(v, &end, 10);
-            if (*end || o->runs < 1 || o->runs > MAX_RUNS)
-                return usage(ctx, "--runs takes a whole number from 1 to "
-                                  "1000000");
-        } else {
-            char why[128];
-            snprintf(why, sizeof why, "unknown option %.40s", t);
-            return usage(ctx, why);
-        }
-    }
+    if (trl__args_parse(&trl__bench_cell_args, line, &a, &err) != 0)
+        return trl__args_fail(ctx, &err);
+    o->duration = trl__args_double(&a, OPT_DURATION, o->duration);
+    o->runs = (long)trl__args_int(&a, OPT_RUNS, o->runs);
+    trl__args_free(&a);
     return 0;
 }
 
@@ -119,9 +104,10 @@ int trl__magic_bench_cell(trl_magic_env *env, const char *line,
     if (!e)
         return TRL_EINVAL;
     if (!e->ops->timer_new) {
-        char why[80];
-        snprintf(why, sizeof why, "%s cells cannot be timed", e->ops->name);
-        return usage(ctx, why);
+        trl_error err = {0};
+        trl__args_error(&trl__bench_cell_args, &err, "%s cells cannot be "
+                        "timed", e->ops->name);
+        return trl__args_fail(ctx, &err);
     }
     void *timer;
     int rc = e->ops->timer_new(e, " ", code, TRL_TIMING_CLOCK_PERF, ctx,

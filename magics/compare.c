@@ -10,89 +10,51 @@
 #include "trellis/magic.h"
 #include "trellis/metrics.h"
 #include "trellis/model.h"
+#include "magics/args.h"
 #include "magics/magic_int.h"
 
 #define MAX_MODELS 16
 #define MAX_METRICS 32
 #define DEFAULT_RESAMPLES 1000
 
-typedef struct args {
-    char buf[2048];              /* the tokens, NUL-separated */
-    const char *models[MAX_MODELS];
-    size_t nmodels;
-    const char *on, *by, *group, *weight;
-    const char *metrics[MAX_METRICS];
-    size_t nmetrics;
-    long resamples;
-    unsigned long long seed;
-} args;
+enum {
+    OPT_ON, OPT_METRICS, OPT_BOOTSTRAP, OPT_SEED, OPT_BY, OPT_GROUP,
+    OPT_WEIGHT
+};
 
-static int usage(trl_exec_ctx *ctx, const char *magic, const char *why)
-{
-    char msg[400];
-    snprintf(msg, sizeof msg, "%s; usage: %%%s%s --on FRAME [--metrics "
-             "auc,logloss] [--bootstrap 1000] [--seed 1] [--by COLUMN] "
-             "[--group COLUMN] [--weight COLUMN]", why, magic,
-             strcmp(magic, "compare") == 0 ? " MODEL MODEL..." : " MODEL");
-    trl_ctx_fail(ctx, "UsageError", msg, NULL);
-    return TRL_EINVAL;
-}
+static const char *const positionals[] = {"MODEL", NULL};
 
-/* Splits text into the fields of a; a message in *why when it is wrong. */
-static int parse(const char *text, args *a, const char **why)
-{
-    memset(a, 0, sizeof *a);
-    a->resamples = DEFAULT_RESAMPLES;
-    a->seed = 1;
-    if (strlen(text) >= sizeof a->buf)
-        return *why = "the arguments are too long", -1;
-    strcpy(a->buf, text);
-    char *save = NULL;
-    for (char *t = strtok_r(a->buf, " \t", &save); t;
-         t = strtok_r(NULL, " \t", &save)) {
-        if (strncmp(t, "--", 2) != 0) {
-            if (a->nmodels == MAX_MODELS)
-                return *why = "at most 16 models", -1;
-            a->models[a->nmodels++] = t;
-            continue;
-        }
-        char *v = strtok_r(NULL, " \t", &save);
-        if (!v)
-            return *why = "an option lacks its value", -1;
-        if (strcmp(t, "--on") == 0)
-            a->on = v;
-        else if (strcmp(t, "--by") == 0)
-            a->by = v;
-        else if (strcmp(t, "--group") == 0)
-            a->group = v;
-        else if (strcmp(t, "--weight") == 0)
-            a->weight = v;
-        else if (strcmp(t, "--bootstrap") == 0 || strcmp(t, "--seed") == 0) {
-            char *end;
-            unsigned long long n = strtoull(v, &end, 10);
-            if (*end || v[0] == '-')
-                return *why = "--bootstrap and --seed take whole numbers",
-                       -1;
-            if (t[2] == 'b' && n > 100000)
-                return *why = "--bootstrap takes at most 100000", -1;
-            if (t[2] == 'b')
-                a->resamples = (long)n;
-            else
-                a->seed = n;
-        } else if (strcmp(t, "--metrics") == 0) {
-            char *msave = NULL;
-            for (char *m = strtok_r(v, ",", &msave); m;
-                 m = strtok_r(NULL, ",", &msave)) {
-                if (a->nmetrics == MAX_METRICS)
-                    return *why = "at most 32 metrics", -1;
-                a->metrics[a->nmetrics++] = m;
-            }
-        } else {
-            return *why = "unknown option", -1;
-        }
-    }
-    return 0;
-}
+/* %compare and %metrics take the same options */
+static const trl__arg_opt options[] = {
+    [OPT_ON] = {.name = "on", .kind = TRL__ARG_WORD, .meta = "FRAME",
+                .flags = TRL__ARG_REQUIRED,
+                .missing = "--on names the frame to compare on"},
+    [OPT_METRICS] = {.name = "metrics", .kind = TRL__ARG_LIST,
+                     .meta = "auc,logloss", .what = "metric names",
+                     .example = "auc,logloss", .max_items = MAX_METRICS},
+    [OPT_BOOTSTRAP] = {.name = "bootstrap", .kind = TRL__ARG_INT,
+                       .meta = "1000", .what = "a whole number of "
+                       "resamples", .min = 0, .max = 100000},
+    [OPT_SEED] = {.name = "seed", .kind = TRL__ARG_INT, .meta = "1",
+                  .min = 0, .max = 999999999999999999ll},
+    [OPT_BY] = {.name = "by", .kind = TRL__ARG_WORD, .meta = "COLUMN"},
+    [OPT_GROUP] = {.name = "group", .kind = TRL__ARG_WORD,
+                   .meta = "COLUMN"},
+    [OPT_WEIGHT] = {.name = "weight", .kind = TRL__ARG_WORD,
+                    .meta = "COLUMN"},
+};
+
+const trl__args_spec trl__compare_args = {
+    .magic = "%compare", .pos_names = positionals, .min_pos = 1,
+    .max_pos = MAX_MODELS, .pos_missing = "name the models to compare",
+    .pos_extra = "name at most 16 models", .opts = options,
+    .nopts = sizeof options / sizeof *options};
+
+const trl__args_spec trl__metrics_args = {
+    .magic = "%metrics", .pos_names = positionals, .min_pos = 1,
+    .max_pos = 1, .pos_missing = "name one model",
+    .pos_extra = "name one model", .opts = options,
+    .nopts = sizeof options / sizeof *options};
 
 /* Keeps the result in the registry, noting its number in it; a registry
  * that cannot take it (read-only) does not fail the comparison. */
@@ -109,39 +71,36 @@ static void record(trl_registry *r, json_t *result)
 }
 
 static int run_compare(trl_magic_env *env, const char *text,
-                       trl_exec_ctx *ctx, const char *magic, int single)
+                       trl_exec_ctx *ctx, const trl__args_spec *spec)
 {
-    args a;
-    const char *why = NULL;
-    if (parse(text ? text : "", &a, &why) != 0)
-        return usage(ctx, magic, why);
-    if (single ? a.nmodels != 1 : a.nmodels < 1)
-        return usage(ctx, magic, single ? "name one model"
-                                        : "name the models to compare");
-    if (!a.on)
-        return usage(ctx, magic, "--on names the frame to compare on");
+    trl__args a;
     trl_error err = {0};
+    if (trl__args_parse(spec, text, &a, &err) != 0)
+        return trl__args_fail(ctx, &err);
+    const char *names[MAX_METRICS];
+    size_t nnames = trl__args_texts(&a, OPT_METRICS, names, MAX_METRICS);
     trl_model *models[MAX_MODELS] = {0};
     trl_metric_external external[MAX_METRICS];
     size_t nexternal = 0;
     trl_frame *on = NULL;
     json_t *result = NULL;
-    for (size_t i = 0; i < a.nmodels; i++)
-        if (!(models[i] = trl__magic_find_model(env, a.models[i], &err)))
+    for (size_t i = 0; i < a.npos; i++)
+        if (!(models[i] = trl__magic_find_model(env, a.pos[i], &err)))
             goto done;
-    if (!(on = trl__magic_find_frame(env, a.on, &err)))
+    if (!(on = trl__magic_find_frame(env, trl__args_str(&a, OPT_ON, NULL),
+                                     &err)))
         goto done;
     /* names the engine defined (business metrics) become external */
     trl_engine *e = trl_magic_engine(env);
     size_t kept = 0;
-    for (size_t i = 0; i < a.nmetrics; i++) {
+    for (size_t i = 0; i < nnames; i++) {
         trl_metric m;
         trl_error perr = {0}, lerr = {0};
         int rc = TRL_ENOTFOUND;
-        if (trl_metric_parse(a.metrics[i], &m, &perr) == 0) {
-            a.metrics[kept++] = a.metrics[i];
+        if (trl_metric_parse(names[i], &m, &perr) == 0) {
+            names[kept++] = names[i];
         } else if (e && e->ops->metric &&
-                   (rc = e->ops->metric(e, a.metrics[i],
+                   (rc = e->ops->metric(e, names[i],
                                         &external[nexternal], &lerr)) == 0) {
             nexternal++;
         } else {
@@ -150,13 +109,16 @@ static int run_compare(trl_magic_env *env, const char *text,
             goto done;
         }
     }
-    a.nmetrics = kept;
     trl_compare_request rq = {
-        .models = models, .nmodels = a.nmodels, .on = on,
-        .metrics = a.nmetrics ? a.metrics : NULL, .nmetrics = a.nmetrics,
-        .resamples = (int)a.resamples, .seed = a.seed, .by = a.by,
-        .group = a.group, .weight = a.weight, .external = external,
-        .nexternal = nexternal};
+        .models = models, .nmodels = a.npos, .on = on,
+        .metrics = kept ? names : NULL, .nmetrics = kept,
+        .resamples = (int)trl__args_int(&a, OPT_BOOTSTRAP,
+                                        DEFAULT_RESAMPLES),
+        .seed = (uint64_t)trl__args_int(&a, OPT_SEED, 1),
+        .by = trl__args_str(&a, OPT_BY, NULL),
+        .group = trl__args_str(&a, OPT_GROUP, NULL),
+        .weight = trl__args_str(&a, OPT_WEIGHT, NULL),
+        .external = external, .nexternal = nexternal};
     if (!(result = trl_compare_models(&rq, &err)))
         goto done;
     record(trl_magic_registry(env), result);
@@ -166,13 +128,14 @@ static int run_compare(trl_magic_env *env, const char *text,
     else
         trl_ctx_display(ctx, bundle, NULL, NULL);
 done:
-    for (size_t i = 0; i < a.nmodels; i++)
+    for (size_t i = 0; i < MAX_MODELS; i++)
         trl_model_decref(models[i]);
     for (size_t i = 0; i < nexternal; i++)
         if (external[i].release)
             external[i].release(external[i].ctx);
     trl_frame_decref(on);
     json_decref(result);
+    trl__args_free(&a);
     if (err.code) {
         trl_ctx_fail(ctx, err.code == TRL_EINTR ? "KeyboardInterrupt"
                                                 : "CompareError",
@@ -184,16 +147,16 @@ done:
 
 static int compare(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
 {
-    return run_compare(env, text, ctx, "compare", 0);
+    return run_compare(env, text, ctx, &trl__compare_args);
 }
 
 static int metrics(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
 {
-    return run_compare(env, text, ctx, "metrics", 1);
+    return run_compare(env, text, ctx, &trl__metrics_args);
 }
 
 const trl_magic trl__magic_compare = {
-    "compare", "%compare MODEL MODEL... --on FRAME [--metrics auc,logloss] "
+    "compare", "%compare MODEL... --on FRAME [--metrics auc,logloss] "
     "[--bootstrap 1000] [--seed 1] [--by COLUMN] [--group COLUMN] "
     "[--weight COLUMN]",
     "compare models on a frame: each metric with a 95% bootstrap interval, "
@@ -204,6 +167,7 @@ const trl_magic trl__magic_compare = {
 
 const trl_magic trl__magic_metrics = {
     "metrics", "%metrics MODEL --on FRAME [--metrics auc,logloss] "
-    "[--bootstrap 1000]",
+    "[--bootstrap 1000] [--seed 1] [--by COLUMN] [--group COLUMN] "
+    "[--weight COLUMN]",
     "one model's metrics on a frame, with 95% bootstrap intervals",
     metrics, NULL};

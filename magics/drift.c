@@ -10,80 +10,32 @@
 
 #include "trellis/display.h"
 #include "trellis/guard.h"
+#include "magics/args.h"
 #include "magics/magic_int.h"
 
 #define MAX_FEATURES 512
 
-typedef struct args {
-    char buf[8192];                  /* the tokens, NUL-separated */
-    const char *frames[2];
-    size_t nframes;
-    const char *features[MAX_FEATURES];
-    size_t nfeatures;
-    int has_features;
-    double threshold;
-    const char *model;
-} args;
+enum { OPT_FEATURES, OPT_THRESHOLD, OPT_MODEL };
 
-static int usage(trl_exec_ctx *ctx, const char *why)
-{
-    char msg[400];
-    snprintf(msg, sizeof msg, "%s; usage: %%drift REF NEW [--features a,b] "
-             "[--threshold 0.2] [--model MODEL]", why);
-    trl_ctx_fail(ctx, "UsageError", msg, NULL);
-    return TRL_EINVAL;
-}
+static const char *const positionals[] = {"REF", "NEW", NULL};
 
-/* Splits text into the fields of a; a message in *why when it is wrong. */
-static int parse(const char *text, args *a, const char **why)
-{
-    memset(a, 0, sizeof *a);
-    a->threshold = TRL_DRIFT_THRESHOLD;
-    if (strlen(text) >= sizeof a->buf)
-        return *why = "the arguments are too long", -1;
-    strcpy(a->buf, text);
-    char *save = NULL;
-    for (char *t = strtok_r(a->buf, " \t", &save); t;
-         t = strtok_r(NULL, " \t", &save)) {
-        if (strncmp(t, "--", 2) != 0) {
-            if (a->nframes == 2)
-                return *why = "name two frames: the reference, then the "
-                              "new one", -1;
-            a->frames[a->nframes++] = t;
-            continue;
-        }
-        char *v = strtok_r(NULL, " \t", &save);
-        if (!v)
-            return *why = "an option lacks its value", -1;
-        if (strcmp(t, "--threshold") == 0) {
-            char *end;
-            a->threshold = strtod(v, &end);
-            if (*end || !(a->threshold > 0) || !isfinite(a->threshold))
-                return *why = "--threshold takes a PSI above 0, such as "
-                              "0.2", -1;
-        } else if (strcmp(t, "--model") == 0) {
-            a->model = v;
-        } else if (strcmp(t, "--features") == 0) {
-            a->has_features = 1;
-            char *fsave = NULL;
-            for (char *f = strtok_r(v, ",", &fsave); f;
-                 f = strtok_r(NULL, ",", &fsave)) {
-                if (a->nfeatures == MAX_FEATURES)
-                    return *why = "at most 512 features", -1;
-                a->features[a->nfeatures++] = f;
-            }
-            if (!a->nfeatures)
-                return *why = "--features takes column names, such as "
-                              "age,plan", -1;
-        } else {
-            return *why = "unknown option", -1;
-        }
-    }
-    if (a->nframes != 2)
-        return *why = "name two frames: the reference, then the new one",
-               -1;
-    return 0;
-}
+static const trl__arg_opt options[] = {
+    [OPT_FEATURES] = {.name = "features", .kind = TRL__ARG_LIST,
+                      .meta = "a,b", .what = "column names",
+                      .example = "age,plan", .max_items = MAX_FEATURES},
+    [OPT_THRESHOLD] = {.name = "threshold", .kind = TRL__ARG_DOUBLE,
+                       .meta = "0.2", .what = "a PSI", .lo = 0,
+                       .lo_open = 1, .hi = INFINITY, .example = "0.2"},
+    [OPT_MODEL] = {.name = "model", .kind = TRL__ARG_WORD,
+                   .meta = "MODEL"},
+};
+
+const trl__args_spec trl__drift_args = {
+    .magic = "%drift", .pos_names = positionals, .min_pos = 2,
+    .max_pos = 2,
+    .pos_missing = "name two frames: the reference, then the new one",
+    .pos_extra = "name two frames: the reference, then the new one",
+    .opts = options, .nopts = sizeof options / sizeof *options};
 
 /* Keeps the result in the registry, noting its number in it; a registry
  * that cannot take it (read-only) does not fail the magic. */
@@ -101,29 +53,28 @@ static void record(trl_registry *r, json_t *result)
 
 static int drift(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
 {
-    args *a = malloc(sizeof *a);
-    const char *why = NULL;
-    if (!a) {
-        trl_ctx_fail(ctx, "MemoryError", "out of memory", NULL);
-        return TRL_ENOMEM;
-    }
-    if (parse(text ? text : "", a, &why) != 0) {
-        free(a);
-        return usage(ctx, why);
-    }
+    trl__args a;
     trl_error err = {0};
+    if (trl__args_parse(&trl__drift_args, text, &a, &err) != 0)
+        return trl__args_fail(ctx, &err);
+    const char *features[MAX_FEATURES];
+    size_t nfeatures = trl__args_texts(&a, OPT_FEATURES, features,
+                                       MAX_FEATURES);
+    const char *model_name = trl__args_str(&a, OPT_MODEL, NULL);
     trl_frame *ref = NULL, *cur = NULL;
     trl_model *model = NULL;
     json_t *result = NULL;
-    if (!(ref = trl__magic_find_frame(env, a->frames[0], &err)) ||
-        !(cur = trl__magic_find_frame(env, a->frames[1], &err)) ||
-        (a->model && !(model = trl__magic_find_model(env, a->model, &err))))
+    if (!(ref = trl__magic_find_frame(env, a.pos[0], &err)) ||
+        !(cur = trl__magic_find_frame(env, a.pos[1], &err)) ||
+        (model_name && !(model = trl__magic_find_model(env, model_name,
+                                                       &err))))
         goto done;
     trl_drift_request rq = {
-        .ref = ref, .new_frame = cur, .ref_name = a->frames[0],
-        .new_name = a->frames[1],
-        .features = a->has_features ? a->features : NULL,
-        .nfeatures = a->nfeatures, .threshold = a->threshold,
+        .ref = ref, .new_frame = cur, .ref_name = a.pos[0],
+        .new_name = a.pos[1], .features = nfeatures ? features : NULL,
+        .nfeatures = nfeatures,
+        .threshold = trl__args_double(&a, OPT_THRESHOLD,
+                                      TRL_DRIFT_THRESHOLD),
         .model = model};
     if (!(result = trl_drift_run(&rq, &err)))
         goto done;
@@ -144,7 +95,7 @@ done:
     trl_frame_decref(cur);
     trl_model_decref(model);
     json_decref(result);
-    free(a);
+    trl__args_free(&a);
     if (err.code) {
         trl_ctx_fail(ctx, err.code == TRL_EINTR ? "KeyboardInterrupt"
                                                 : "DriftError",

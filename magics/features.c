@@ -7,6 +7,8 @@
 #include "trellis/display.h"
 #include "trellis/magic.h"
 #include "trellis/registry.h"
+#include "magics/args.h"
+#include "magics/magic_int.h"
 
 /* One line of lineage: "csv data/churn.csv (sha256 1a2b3c4d...)" or
  * "from churn@1: ratio = (a / b)". malloc'd. */
@@ -55,9 +57,16 @@ static char *summary(json_t *lin)
     return strdup(buf);
 }
 
+/* no arguments: a word after %features is a mistake, not ignored */
+const trl__args_spec trl__features_args = {.magic = "%features"};
+
 static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 {
-    (void)args;
+    trl__args a;
+    trl_error err = {0};
+    if (trl__args_parse(&trl__features_args, args, &a, &err) != 0)
+        return trl__args_fail(ctx, &err);
+    trl__args_free(&a);
     trl_registry *r = trl_magic_registry(env);
     if (!r) {
         trl_ctx_fail(ctx, "RegistryError", "the feature registry is not "

@@ -4,166 +4,89 @@
  * with any metric, business metrics included), recorded against the model
  * version; and --history, each version's latest importance side by side.
  * Models and frames are named as code names them (magic_int.h). */
-#include <ctype.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "trellis/display.h"
 #include "trellis/importance.h"
 #include "trellis/magic.h"
+#include "magics/args.h"
 #include "magics/magic_int.h"
-
-#define USAGE "%importance MODEL [--method gain|weight|cover|total_gain|" \
-              "total_cover|coef|permutation] [--on FRAME] [--metric auc] " \
-              "[--repeats 5] [--seed 1] [--top N] [--inputs] [--history]"
 
 /* A client reading the result as data finds it under this type in the
  * display bundle; notebooks ignore a type they have no renderer for. */
 #define RESULT_MIME "application/vnd.trellis.importance+json"
 
+enum {
+    OPT_METHOD, OPT_ON, OPT_METRIC, OPT_REPEATS, OPT_SEED, OPT_TOP,
+    OPT_INPUTS, OPT_HISTORY
+};
+
 static const char *const methods[] = {"gain", "weight", "cover",
                                       "total_gain", "total_cover", "coef",
-                                      "permutation"};
+                                      "permutation", NULL};
 
-typedef struct args {
-    char buf[2048];              /* the tokens, NUL-separated */
-    const char *model, *method, *on, *metric;
-    long repeats;                /* 0: the default */
-    long long seed;
-    int seed_given;
-    long top;                    /* 0: all */
-    int inputs, history;
-    char why[300];               /* what is wrong, for the usage error */
-} args;
+static const char *const positionals[] = {"MODEL", NULL};
 
-static int usage(trl_exec_ctx *ctx, const char *why)
+static const trl__arg_opt options[] = {
+    [OPT_METHOD] = {.name = "method", .kind = TRL__ARG_CHOICE,
+                    .choices = methods,
+                    .what = "gain, weight, cover, total_gain or total_cover "
+                            "(XGBoost), coef (linear models) or "
+                            "permutation"},
+    [OPT_ON] = {.name = "on", .kind = TRL__ARG_WORD, .meta = "FRAME"},
+    [OPT_METRIC] = {.name = "metric", .kind = TRL__ARG_WORD,
+                    .meta = "auc"},
+    [OPT_REPEATS] = {.name = "repeats", .kind = TRL__ARG_INT, .meta = "5",
+                     .min = 1, .max = TRL_IMPORTANCE_MAX_REPEATS},
+    [OPT_SEED] = {.name = "seed", .kind = TRL__ARG_INT, .meta = "1",
+                  .min = 0, .max = 999999999999999999ll},
+    [OPT_TOP] = {.name = "top", .kind = TRL__ARG_INT, .meta = "N",
+                 .min = 1, .max = 100000},
+    [OPT_INPUTS] = {.name = "inputs", .kind = TRL__ARG_FLAG},
+    [OPT_HISTORY] = {.name = "history", .kind = TRL__ARG_FLAG},
+};
+
+/* The method asked for: --method, else permutation when a frame, metric,
+ * repeats or seed is given (they are what it takes), else NULL: the
+ * model's own default. */
+static const char *method_of(const trl__args *a)
 {
-    char msg[700];
-    snprintf(msg, sizeof msg, "%s; usage: %s", why, USAGE);
-    trl_ctx_fail(ctx, "UsageError", msg, NULL);
-    return TRL_EINVAL;
+    int perm_opts = trl__args_given(a, OPT_ON) ||
+                    trl__args_given(a, OPT_METRIC) ||
+                    trl__args_given(a, OPT_REPEATS) ||
+                    trl__args_given(a, OPT_SEED);
+    return trl__args_str(a, OPT_METHOD, perm_opts ? "permutation" : NULL);
 }
 
-__attribute__((format(printf, 2, 3)))
-static int wrong(args *a, const char *fmt, ...)
+static int check(const trl__args *a, trl_error *err)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a->why, sizeof a->why, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-/* A whole number from lo to hi, or -1 with a->why set. */
-static long long whole(args *a, const char *opt, const char *v, long long lo,
-                       long long hi)
-{
-    long long x = 0;
-    size_t len = strlen(v);
-    int ok = len > 0 && len <= 18;
-    for (size_t i = 0; ok && i < len; i++)
-        ok = isdigit((unsigned char)v[i]);
-    for (size_t i = 0; ok && i < len; i++)
-        x = x * 10 + (v[i] - '0');
-    if (!ok || x < lo || x > hi)
-        return wrong(a, "%s takes a whole number from %lld to %lld, not "
-                     "'%.40s'", opt, lo, hi, v);
-    return x;
-}
-
-static int option(args *a, const char *opt, const char *v)
-{
-    long long x;
-    if (strcmp(opt, "--on") == 0) {
-        a->on = v;
-    } else if (strcmp(opt, "--metric") == 0) {
-        a->metric = v;
-    } else if (strcmp(opt, "--method") == 0) {
-        size_t i = 0;
-        while (i < sizeof methods / sizeof *methods &&
-               strcmp(v, methods[i]) != 0)
-            i++;
-        if (i == sizeof methods / sizeof *methods)
-            return wrong(a, "unknown method '%.40s': use gain, weight, "
-                         "cover, total_gain or total_cover (XGBoost), coef "
-                         "(linear models) or permutation", v);
-        a->method = v;
-    } else if (strcmp(opt, "--repeats") == 0) {
-        if ((x = whole(a, opt, v, 1, TRL_IMPORTANCE_MAX_REPEATS)) < 0)
-            return -1;
-        a->repeats = (long)x;
-    } else if (strcmp(opt, "--seed") == 0) {
-        if ((x = whole(a, opt, v, 0, 999999999999999999ll)) < 0)
-            return -1;
-        a->seed = x;
-        a->seed_given = 1;
-    } else if (strcmp(opt, "--top") == 0) {
-        if ((x = whole(a, opt, v, 1, 100000)) < 0)
-            return -1;
-        a->top = (long)x;
-    } else {
-        return wrong(a, "unknown option %.40s", opt);
-    }
-    return 0;
-}
-
-/* Splits text into the fields of a; a->why says what is wrong. */
-static int parse(const char *text, args *a)
-{
-    memset(a, 0, sizeof *a);
-    a->seed = 1;
-    if (strlen(text) >= sizeof a->buf)
-        return wrong(a, "the arguments are too long");
-    strcpy(a->buf, text);
-    char *save = NULL;
-    for (char *t = strtok_r(a->buf, " \t", &save); t;
-         t = strtok_r(NULL, " \t", &save)) {
-        if (strncmp(t, "--", 2) != 0) {
-            if (t[0] == '-')
-                return wrong(a, "unknown option %.40s", t);
-            if (a->model)
-                return wrong(a, "name one model, not '%.40s' too", t);
-            a->model = t;
-            continue;
-        }
-        if (strcmp(t, "--inputs") == 0 || strcmp(t, "--history") == 0) {
-            *(t[2] == 'i' ? &a->inputs : &a->history) = 1;
-            continue;
-        }
-        char *v = strchr(t, '=');
-        if (v)
-            *v++ = '\0';
-        else
-            v = strtok_r(NULL, " \t", &save);
-        if (!v || !*v)
-            return wrong(a, "%.40s lacks its value", t);
-        if (option(a, t, v) != 0)
-            return -1;
-    }
-    if (!a->model)
-        return wrong(a, "name the model");
-    int perm_opts = a->on || a->metric || a->repeats || a->seed_given;
-    if (a->history) {
-        if (a->on || a->repeats || a->seed_given || a->inputs)
-            return wrong(a, "--history shows the recorded runs: --on, "
-                         "--repeats, --seed and --inputs are for a new run");
+    int on = trl__args_given(a, OPT_ON) != 0;
+    int run_opts = on || trl__args_given(a, OPT_REPEATS) ||
+                   trl__args_given(a, OPT_SEED);
+    if (trl__args_given(a, OPT_HISTORY)) {
+        if (run_opts || trl__args_given(a, OPT_INPUTS))
+            return trl_error_set(err, TRL_EINVAL, "--history shows the "
+                                 "recorded runs: --on, --repeats, --seed "
+                                 "and --inputs are for a new run");
         return 0;
     }
-    /* a frame or a metric asks for permutation importance */
-    if (!a->method && perm_opts)
-        a->method = "permutation";
-    int perm = a->method && strcmp(a->method, "permutation") == 0;
-    if (perm && !a->on)
-        return wrong(a, "permutation importance needs --on FRAME, the rows "
-                     "it shuffles");
-    if (!perm && perm_opts)
-        return wrong(a, "--on, --metric, --repeats and --seed are for "
-                     "--method permutation; %s reads the model alone",
-                     a->method);
+    const char *method = method_of(a);
+    int perm = method && strcmp(method, "permutation") == 0;
+    if (perm && !on)
+        return trl_error_set(err, TRL_EINVAL, "permutation importance needs "
+                             "--on FRAME, the rows it shuffles");
+    if (!perm && (run_opts || trl__args_given(a, OPT_METRIC)))
+        return trl_error_set(err, TRL_EINVAL, "--on, --metric, --repeats "
+                             "and --seed are for --method permutation; %s "
+                             "reads the model alone", method);
     return 0;
 }
+
+const trl__args_spec trl__importance_args = {
+    .magic = "%importance", .pos_names = positionals, .min_pos = 1,
+    .max_pos = 1, .pos_missing = "name the model",
+    .pos_extra = "name one model", .opts = options,
+    .nopts = sizeof options / sizeof *options, .check = check};
 
 /* Keeps the result against the model version, noting in it the run's
  * number or why it was not kept (an unregistered model, a read-only
@@ -220,7 +143,7 @@ static int resolve_metric(trl_magic_env *env, const char *name,
     return err->code;
 }
 
-static int history(trl_magic_env *env, const args *a, trl_model *m,
+static int history(trl_magic_env *env, const trl__args *a, trl_model *m,
                    trl_exec_ctx *ctx, trl_error *err)
 {
     trl_registry *r = trl_magic_registry(env);
@@ -230,13 +153,14 @@ static int history(trl_magic_env *env, const args *a, trl_model *m,
     if (!m->ref)
         return trl_error_set(err, TRL_EINVAL, "%s is not registered: its "
                              "importance has no versions to follow",
-                             a->model);
-    json_t *h = trl_registry_importance_history(r, m->ref, a->method,
-                                                a->metric, err);
+                             a->pos[0]);
+    json_t *h = trl_registry_importance_history(
+        r, m->ref, trl__args_str(a, OPT_METHOD, NULL),
+        trl__args_str(a, OPT_METRIC, NULL), err);
     if (!h)
         return err->code;
-    int rc = show(env, ctx, h, trl_display_importance_history(
-                                   h, (size_t)a->top), err);
+    size_t top = (size_t)trl__args_int(a, OPT_TOP, 0);
+    int rc = show(env, ctx, h, trl_display_importance_history(h, top), err);
     json_decref(h);
     return rc;
 }
@@ -244,35 +168,42 @@ static int history(trl_magic_env *env, const args *a, trl_model *m,
 static int importance(trl_magic_env *env, const char *text,
                       trl_exec_ctx *ctx)
 {
-    args a;
-    if (parse(text ? text : "", &a) != 0)
-        return usage(ctx, a.why);
+    trl__args a;
     trl_error err = {0};
+    if (trl__args_parse(&trl__importance_args, text, &a, &err) != 0)
+        return trl__args_fail(ctx, &err);
     trl_model *m = NULL;
     trl_frame *on = NULL;
     json_t *result = NULL;
     trl_metric_external external;
     int has_external = 0;
-    if (!(m = trl__magic_find_model(env, a.model, &err)))
+    const char *on_name = trl__args_str(&a, OPT_ON, NULL);
+    const char *metric = trl__args_str(&a, OPT_METRIC, NULL);
+    if (!(m = trl__magic_find_model(env, a.pos[0], &err)))
         goto done;
-    if (a.history) {
+    if (trl__args_given(&a, OPT_HISTORY)) {
         history(env, &a, m, ctx, &err);
         goto done;
     }
-    if ((a.on && !(on = trl__magic_find_frame(env, a.on, &err))) ||
-        resolve_metric(env, a.metric, &external, &has_external, &err) != 0)
+    if ((on_name && !(on = trl__magic_find_frame(env, on_name, &err))) ||
+        resolve_metric(env, metric, &external, &has_external, &err) != 0)
         goto done;
     trl_importance_request rq = {
-        .model = m, .method = a.method, .on = on,
-        .metric = has_external ? NULL : a.metric,
+        .model = m, .method = method_of(&a), .on = on,
+        .metric = has_external ? NULL : metric,
         .external = has_external ? &external : NULL,
-        .repeats = (int)a.repeats, .seed = (uint64_t)a.seed};
+        .repeats = (int)trl__args_int(&a, OPT_REPEATS, 0),
+        .seed = (uint64_t)trl__args_int(&a, OPT_SEED, 1)};
     if (!(result = trl_importance_run(&rq, &err)))
         goto done;
     record(trl_magic_registry(env), result);
-    show(env, ctx, result, trl_display_importance(result, (size_t)a.top,
-                                                  a.inputs), &err);
+    show(env, ctx, result,
+         trl_display_importance(result,
+                                (size_t)trl__args_int(&a, OPT_TOP, 0),
+                                trl__args_given(&a, OPT_INPUTS) != 0),
+         &err);
 done:
+    trl__args_free(&a);
     if (has_external && external.release)
         external.release(external.ctx);
     trl_model_decref(m);
@@ -288,7 +219,10 @@ done:
 }
 
 const trl_magic trl__magic_importance = {
-    "importance", USAGE,
+    "importance",
+    "%importance MODEL [--method gain|weight|cover|total_gain|total_cover|"
+    "coef|permutation] [--on FRAME] [--metric auc] [--repeats 5] [--seed 1] "
+    "[--top N] [--inputs] [--history]",
     "feature importance of a model, most important first, as a table and a "
     "bar chart. XGBoost models default to gain (also weight, cover, "
     "total_gain, total_cover, as Booster.get_score), linear models to coef "

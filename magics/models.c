@@ -11,6 +11,8 @@
 #include "trellis/gate.h"
 #include "trellis/magic.h"
 #include "trellis/model.h"
+#include "magics/args.h"
+#include "magics/magic_int.h"
 
 /* "eval-auc 0.91 · train-auc 0.95 · rounds 40" (at most size bytes). */
 static void metrics_line(const json_t *metrics, char *out, size_t size)
@@ -67,15 +69,33 @@ static int add(sbuf *b, const char *fmt, ...)
     }
 }
 
-/* %models --history NAME */
-static int history(trl_registry *r, const char *args, trl_exec_ctx *ctx)
+enum { OPT_HISTORY };
+
+static const char *const positionals[] = {"NAME", NULL};
+
+static const trl__arg_opt options[] = {
+    [OPT_HISTORY] = {.name = "history", .kind = TRL__ARG_WORD,
+                     .meta = "NAME"},
+};
+
+static int check(const trl__args *a, trl_error *err)
 {
-    char name[160] = "", extra[8] = "";
-    if (sscanf(args, " --history %159s %7s", name, extra) != 1) {
-        trl_ctx_fail(ctx, "UsageError", "name one model: %models --history "
-                     "NAME", NULL);
-        return TRL_EINVAL;
-    }
+    if (a->npos && trl__args_given(a, OPT_HISTORY))
+        return trl_error_set(err, TRL_EINVAL, "name the model once: "
+                             "%%models NAME lists its versions, %%models "
+                             "--history NAME its stage changes and "
+                             "promotion attempts");
+    return 0;
+}
+
+const trl__args_spec trl__models_args = {
+    .magic = "%models", .pos_names = positionals, .max_pos = 1,
+    .pos_extra = "name one model, or none for all", .opts = options,
+    .nopts = sizeof options / sizeof *options, .check = check};
+
+/* %models --history NAME */
+static int history(trl_registry *r, const char *name, trl_exec_ctx *ctx)
+{
     trl_error err = {0};
     json_t *h = trl_registry_model_history(r, name, &err);
     json_t *bundle = h ? trl_display_model_history(h) : NULL;
@@ -90,20 +110,15 @@ static int history(trl_registry *r, const char *args, trl_exec_ctx *ctx)
     return 0;
 }
 
-static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
+/* Every model version, or only those of the model called only. */
+static int list(trl_registry *r, const char *only, trl_exec_ctx *ctx)
 {
-    trl_registry *r = trl_magic_registry(env);
-    if (r && args && strncmp(args, "--history", 9) == 0)
-        return history(r, args, ctx);
-    json_t *list = r ? trl_registry_list_models(r) : NULL;
-    if (!list) {
-        trl_ctx_fail(ctx, "RegistryError", "the model registry is not "
-                     "available (see the kernel log)", NULL);
+    json_t *models = trl_registry_list_models(r);
+    if (!models) {
+        trl_ctx_fail(ctx, "RegistryError", "the model registry cannot be "
+                     "read", NULL);
         return TRL_EIO;
     }
-    char only[160] = "";
-    if (args && sscanf(args, " %159s", only) != 1)
-        only[0] = '\0';
     sbuf html = {malloc(4096), 0, 4096}, text = {malloc(4096), 0, 4096};
     add(&html, "<table><thead><tr><th>model</th><th>stage</th><th>algo</th>"
         "<th>target</th><th>features</th><th>metrics</th>"
@@ -112,9 +127,9 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
         "trained on", "metrics");
     size_t i, shown = 0;
     json_t *e;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(models, i, e) {
         const char *name = json_string_value(json_object_get(e, "name"));
-        if (!name || (only[0] && strcmp(only, name) != 0))
+        if (!name || (only && strcmp(only, name) != 0))
             continue;
         char ref[200], algo[160], metrics[400];
         snprintf(ref, sizeof ref, "%s@%lld", name,
@@ -154,12 +169,12 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
     }
     add(&html, "</tbody></table>\n<p>%zu model version%s</p>\n", shown,
         shown == 1 ? "" : "s");
-    if (shown == 0 && only[0])
+    if (shown == 0 && only)
         add(&text, "(no model called %s)\n", only);
     else if (shown == 0)
         add(&text, "(no models yet: models.train{name = ..., data = ..., "
             "target = ...})\n");
-    json_decref(list);
+    json_decref(models);
     if (!html.p || !text.p) {
         free(html.p);
         free(text.p);
@@ -174,8 +189,29 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
     return 0;
 }
 
+static int run(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
+{
+    trl__args a;
+    trl_error err = {0};
+    if (trl__args_parse(&trl__models_args, text, &a, &err) != 0)
+        return trl__args_fail(ctx, &err);
+    trl_registry *r = trl_magic_registry(env);
+    const char *of = trl__args_str(&a, OPT_HISTORY, NULL);
+    int rc;
+    if (!r) {
+        trl_ctx_fail(ctx, "RegistryError", "the model registry is not "
+                     "available (see the kernel log)", NULL);
+        rc = TRL_EIO;
+    } else {
+        rc = of ? history(r, of, ctx)
+                : list(r, a.npos ? a.pos[0] : NULL, ctx);
+    }
+    trl__args_free(&a);
+    return rc;
+}
+
 const trl_magic trl__magic_models = {
-    "models", "%models [name] | %models --history NAME",
+    "models", "%models [NAME] [--history NAME]",
     "list registered model versions with stage, algorithm, key metrics and "
     "the frame each was trained on; with --history, one model's stage "
     "changes and every promotion attempt in the audit log (who, when, "

@@ -5,7 +5,6 @@
  * is in the registry's audit log (%models --history NAME). A refusal is
  * an error after the table, so a notebook run stops at it; the result is
  * also `_`. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,121 +13,42 @@
 #include "trellis/gate.h"
 #include "trellis/magic.h"
 #include "trellis/model.h"
+#include "magics/args.h"
+#include "magics/magic_int.h"
 
-#define USAGE                                                             \
-    "usage: %promote MODEL@V staging|production [--gate EXPR]... "      \
-    "[--force --reason TEXT]"
+enum { OPT_GATE, OPT_FORCE, OPT_REASON };
 
-typedef struct args {
-    char buf[4096];   /* the values, NUL-terminated, in place */
-    const char *pos[2];
-    size_t npos;
-    const char *gates[TRL_GATE_MAX_GATES];
-    size_t ngates;
-    const char *reason;
-    int force;
-} args;
+static const char *const positionals[] = {"MODEL@V", "staging|production",
+                                          NULL};
 
-static int usage(trl_exec_ctx *ctx, const char *why)
+/* gates and reasons hold spaces: each runs to the next --option unless
+ * quoted (--gate auc@holdout >= 0.8 --reason 'rollback: incident 42') */
+static const trl__arg_opt options[] = {
+    [OPT_GATE] = {.name = "gate", .kind = TRL__ARG_TEXT, .meta = "EXPR",
+                  .flags = TRL__ARG_REPEAT,
+                  .max_items = TRL_GATE_MAX_GATES},
+    [OPT_FORCE] = {.name = "force", .kind = TRL__ARG_FLAG},
+    [OPT_REASON] = {.name = "reason", .kind = TRL__ARG_TEXT,
+                    .meta = "TEXT"},
+};
+
+static int check(const trl__args *a, trl_error *err)
 {
-    char msg[600];
-    snprintf(msg, sizeof msg, "%s; %s", why, USAGE);
-    trl_ctx_fail(ctx, "UsageError", msg, NULL);
-    return TRL_EINVAL;
-}
-
-static const char *const options[] = {"--gate", "--reason", "--force",
-                                      NULL};
-
-/* The option at s (followed by a space or the end), or -1. */
-static int option_at(const char *s)
-{
-    for (int i = 0; options[i]; i++) {
-        size_t n = strlen(options[i]);
-        if (strncmp(s, options[i], n) == 0 &&
-            (s[n] == '\0' || isspace((unsigned char)s[n])))
-            return i;
-    }
-    return -1;
-}
-
-/* An option's value at *p: 'quoted' or "quoted", else everything up to
- * the next option (gates hold spaces: --gate auc@holdout >= 0.8). Cut
- * out of the buffer in place; *p moves past it. */
-static char *value(char **p, const char **why)
-{
-    char *s = *p;
-    while (isspace((unsigned char)*s))
-        s++;
-    if (option_at(s) >= 0 || !*s)
-        return *why = "an option lacks its value", NULL;
-    if (*s == '\'' || *s == '"') {
-        char *close = strchr(s + 1, *s);
-        if (!close)
-            return *why = "a quoted value is never closed", NULL;
-        *close = '\0';
-        *p = close + 1;
-        return s + 1;
-    }
-    char *stop = s;
-    while (*stop && !(stop > s && isspace((unsigned char)stop[-1]) &&
-                      option_at(stop) >= 0))
-        stop++;
-    char *end = stop;
-    while (end > s && isspace((unsigned char)end[-1]))
-        end--;
-    if (end == s)
-        return *why = "an option lacks its value", NULL;
-    /* end is a space before the next option, or the string's end */
-    *end = '\0';
-    *p = stop;
-    return s;
-}
-
-static int parse(const char *text, args *a, const char **why)
-{
-    memset(a, 0, sizeof *a);
-    if (strlen(text) >= sizeof a->buf)
-        return *why = "the arguments are too long", -1;
-    strcpy(a->buf, text);
-    char *p = a->buf;
-    for (;;) {
-        while (isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            break;
-        int opt = option_at(p);
-        if (opt >= 0)
-            p += strlen(options[opt]);
-        if (opt == 2) {
-            a->force = 1;
-        } else if (opt >= 0) {
-            char *v = value(&p, why);
-            if (!v)
-                return -1;
-            if (opt == 1)
-                a->reason = v;
-            else if (a->ngates == TRL_GATE_MAX_GATES)
-                return *why = "too many gates (at most 32)", -1;
-            else
-                a->gates[a->ngates++] = v;
-        } else if (strncmp(p, "--", 2) == 0) {
-            return *why = "unknown option (use --gate, --force, --reason)",
-                   -1;
-        } else {
-            if (a->npos == 2)
-                return *why = "name one model version and one stage", -1;
-            a->pos[a->npos++] = p;
-            while (*p && !isspace((unsigned char)*p))
-                p++;
-            if (*p)
-                *p++ = '\0';
-        }
-    }
-    if (a->npos != 2)
-        return *why = "name the model version and the stage", -1;
+    int stage = trl_stage_parse(a->pos[1]);
+    char shown[TRL__ARGS_ECHO_BUF];
+    if (stage != TRL_STAGE_STAGING && stage != TRL_STAGE_PRODUCTION)
+        return trl_error_set(err, TRL_EINVAL, "the stage is staging or "
+                             "production, not '%s'",
+                             trl__args_echo(a->pos[1], strlen(a->pos[1]),
+                                            shown));
     return 0;
 }
+
+const trl__args_spec trl__promote_args = {
+    .magic = "%promote", .pos_names = positionals, .min_pos = 2,
+    .max_pos = 2, .pos_missing = "name the model version and the stage",
+    .pos_extra = "name one model version and one stage", .opts = options,
+    .nopts = sizeof options / sizeof *options, .check = check};
 
 /* The spec to promote: "name@V" as given, or the registered model a
  * variable holds. A bare registry name stays as it is (and is refused
@@ -166,22 +86,12 @@ static void session_of(trl_magic_env *env, char *out, size_t size)
 
 static int promote(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
 {
-    args *a = malloc(sizeof *a);
-    const char *why = NULL;
-    if (!a) {
-        trl_ctx_fail(ctx, "MemoryError", "out of memory", NULL);
-        return TRL_ENOMEM;
-    }
-    if (parse(text ? text : "", a, &why) != 0) {
-        free(a);
-        return usage(ctx, why);
-    }
-    int stage = trl_stage_parse(a->pos[1]);
-    if (stage != TRL_STAGE_STAGING && stage != TRL_STAGE_PRODUCTION) {
-        free(a);
-        return usage(ctx, "the stage is staging or production");
-    }
+    trl__args a;
     trl_error err = {0};
+    if (trl__args_parse(&trl__promote_args, text, &a, &err) != 0)
+        return trl__args_fail(ctx, &err);
+    const char *gates[TRL_GATE_MAX_GATES];
+    size_t ngates = trl__args_texts(&a, OPT_GATE, gates, TRL_GATE_MAX_GATES);
     trl_registry *r = trl_magic_registry(env);
     char spec[TRL_GATE_REF_MAX], session[64];
     json_t *res = NULL;
@@ -190,12 +100,14 @@ static int promote(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
                       "(see the kernel log)");
         goto done;
     }
-    if (spec_of(env, a->pos[0], spec, sizeof spec, &err) != 0)
+    if (spec_of(env, a.pos[0], spec, sizeof spec, &err) != 0)
         goto done;
     session_of(env, session, sizeof session);
     trl_promote_request rq = {
-        .model = spec, .to = (trl_stage)stage, .gates = a->gates,
-        .ngates = a->ngates, .force = a->force, .reason = a->reason,
+        .model = spec, .to = (trl_stage)trl_stage_parse(a.pos[1]),
+        .gates = gates, .ngates = ngates,
+        .force = trl__args_given(&a, OPT_FORCE) != 0,
+        .reason = trl__args_str(&a, OPT_REASON, NULL),
         .session = session[0] ? session : NULL};
     if (!(res = trl_registry_promote(r, &rq, &err)))
         goto done;
@@ -209,7 +121,7 @@ static int promote(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
     if (e && e->ops->set_last)
         e->ops->set_last(e, res);
 done:
-    free(a);
+    trl__args_free(&a);
     int refused = res && !json_is_true(json_object_get(res, "ok"));
     if (refused)
         trl_ctx_fail(ctx, "PromotionRefused",
@@ -225,7 +137,7 @@ done:
 
 const trl_magic trl__magic_promote = {
     "promote", "%promote MODEL@V staging|production [--gate EXPR]... "
-    "[--force --reason TEXT]",
+    "[--force] [--reason TEXT]",
     "move a model version to staging or production when its gates pass. "
     "A gate is an expression over recorded results: auc@holdout >= "
     "production + 0.002 (a %compare metric on a registered frame; "

@@ -8,54 +8,30 @@
 
 #include "trellis/display.h"
 #include "trellis/guard.h"
+#include "magics/args.h"
 #include "magics/magic_int.h"
 
-typedef struct args {
-    char buf[1024];
-    const char *frame, *against, *schema;
-} args;
+enum { OPT_AGAINST, OPT_SCHEMA };
 
-static int usage(trl_exec_ctx *ctx, const char *why)
-{
-    char msg[400];
-    snprintf(msg, sizeof msg, "%s; usage: %%validate FRAME --against "
-             "REF_FRAME | --schema NAME", why);
-    trl_ctx_fail(ctx, "UsageError", msg, NULL);
-    return TRL_EINVAL;
-}
+static const char *const positionals[] = {"FRAME", NULL};
 
-static int parse(const char *text, args *a, const char **why)
-{
-    memset(a, 0, sizeof *a);
-    if (strlen(text) >= sizeof a->buf)
-        return *why = "the arguments are too long", -1;
-    strcpy(a->buf, text);
-    char *save = NULL;
-    for (char *t = strtok_r(a->buf, " \t", &save); t;
-         t = strtok_r(NULL, " \t", &save)) {
-        if (strncmp(t, "--", 2) != 0) {
-            if (a->frame)
-                return *why = "name one frame to validate", -1;
-            a->frame = t;
-            continue;
-        }
-        char *v = strtok_r(NULL, " \t", &save);
-        if (!v)
-            return *why = "an option lacks its value", -1;
-        if (strcmp(t, "--against") == 0)
-            a->against = v;
-        else if (strcmp(t, "--schema") == 0)
-            a->schema = v;
-        else
-            return *why = "unknown option", -1;
-    }
-    if (!a->frame)
-        return *why = "name the frame to validate", -1;
-    if (!a->against == !a->schema)
-        return *why = "give --against REF_FRAME (expectations inferred from "
-                      "it) or --schema NAME (saved with validate.save)", -1;
-    return 0;
-}
+#define EITHER "give --against REF_FRAME (expectations inferred from it) " \
+               "or --schema NAME (saved with validate.save)"
+
+/* one of the two, so they share a group */
+static const trl__arg_opt options[] = {
+    [OPT_AGAINST] = {.name = "against", .kind = TRL__ARG_WORD,
+                     .meta = "REF_FRAME", .flags = TRL__ARG_REQUIRED,
+                     .group = 1, .missing = EITHER},
+    [OPT_SCHEMA] = {.name = "schema", .kind = TRL__ARG_WORD,
+                    .meta = "NAME", .group = 1},
+};
+
+const trl__args_spec trl__validate_args = {
+    .magic = "%validate", .pos_names = positionals, .min_pos = 1,
+    .max_pos = 1, .pos_missing = "name the frame to validate",
+    .pos_extra = "name one frame to validate", .opts = options,
+    .nopts = sizeof options / sizeof *options};
 
 static void record(trl_registry *r, json_t *result)
 {
@@ -71,13 +47,15 @@ static void record(trl_registry *r, json_t *result)
 
 /* The expectations and what they came from ("holdout@2", "schema
  * churn@1"), into a malloc'd *against. */
-static json_t *expectations(trl_magic_env *env, const args *a,
+static json_t *expectations(trl_magic_env *env, const trl__args *a,
                             char **against, trl_error *err)
 {
-    if (a->schema) {
+    const char *schema = trl__args_str(a, OPT_SCHEMA, NULL);
+    const char *ref_name = trl__args_str(a, OPT_AGAINST, NULL);
+    if (schema) {
         trl_registry *r = trl_magic_registry(env);
         char *ref = NULL;
-        json_t *spec = r ? trl_registry_get_expectations(r, a->schema, &ref,
+        json_t *spec = r ? trl_registry_get_expectations(r, schema, &ref,
                                                          err) : NULL;
         if (!r)
             trl_error_set(err, TRL_ENOTFOUND, "saved expectations live in "
@@ -90,28 +68,27 @@ static json_t *expectations(trl_magic_env *env, const args *a,
         free(ref);
         return spec;
     }
-    trl_frame *ref = trl__magic_find_frame(env, a->against, err);
+    trl_frame *ref = trl__magic_find_frame(env, ref_name, err);
     if (!ref)
         return NULL;
     json_t *spec = trl_validate_infer(ref, err);
-    *against = strdup(ref->ref ? ref->ref : a->against);
+    *against = strdup(ref->ref ? ref->ref : ref_name);
     trl_frame_decref(ref);
     return spec;
 }
 
 static int validate(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)
 {
-    args a;
-    const char *why = NULL;
-    if (parse(text ? text : "", &a, &why) != 0)
-        return usage(ctx, why);
+    trl__args a;
     trl_error err = {0};
+    if (trl__args_parse(&trl__validate_args, text, &a, &err) != 0)
+        return trl__args_fail(ctx, &err);
     char *against = NULL;
     json_t *spec = NULL, *result = NULL;
-    trl_frame *f = trl__magic_find_frame(env, a.frame, &err);
+    trl_frame *f = trl__magic_find_frame(env, a.pos[0], &err);
     if (!f || !(spec = expectations(env, &a, &against, &err)))
         goto done;
-    if (!(result = trl_validate_check(f, spec, a.frame, against, &err)))
+    if (!(result = trl_validate_check(f, spec, a.pos[0], against, &err)))
         goto done;
     record(trl_magic_registry(env), result);
     json_t *bundle = trl_display_validation(result);
@@ -130,6 +107,7 @@ done:
     json_decref(spec);
     json_decref(result);
     free(against);
+    trl__args_free(&a);
     if (err.code) {
         trl_ctx_fail(ctx, err.code == TRL_EINTR ? "KeyboardInterrupt"
                                                 : "ValidationError",

@@ -5,11 +5,12 @@
 # new inputs go to build-fuzz/corpus/NAME. A crash leaves its input in
 # build-fuzz/crashes and fails the script: fix it, then keep the input in
 # tests/fuzz/NAME/regressions, which ctest replays in every build.
+# FUZZ_TARGETS="magic_args gate" runs only those.
 set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 jobs=$(nproc 2>/dev/null || echo 2)
-targets=$(cd tests/fuzz && for d in */corpus; do echo "${d%/corpus}"; done)
+targets=${FUZZ_TARGETS:-$(cd tests/fuzz && for d in */corpus; do echo "${d%/corpus}"; done)}
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DTRELLIS_FUZZ=ON >/dev/null
 # shellcheck disable=SC2046
 cmake --build build-fuzz -j "$jobs" \

@@ -1,8 +1,9 @@
 /* fuzz_targets.c - libFuzzer entry points, one per target, chosen at build
  * time with -DFUZZ_<NAME>: the parsers that take bytes from outside the
  * kernel (a client's messages, a connection file, a CSV file, a gate
- * expression). Each must return for any input, leak nothing and never
- * read out of bounds; ASan+UBSan are on in the fuzz build. */
+ * expression, a magic's arguments). Each must return for any input, leak
+ * nothing and never read out of bounds; ASan+UBSan are on in the fuzz
+ * build. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "kernel/connection.h"
 #include "kernel/wire.h"
+#include "magics/magic_int.h"
 #include "trellis/gate.h"
 #include "trellis/registry.h"
 
@@ -69,6 +71,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         trl__msg_clear(&m);
     return 0;
 }
+#elif defined(FUZZ_MAGIC_ARGS)
+/* The input is the rest of a magic's line, parsed with every magic's spec
+ * and with %timeit's parser; a broken promise about a message (see
+ * trl__magic_args_fuzz_one) is a crash, so libFuzzer keeps the input. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (trl__magic_args_fuzz_one(data, size) != 0)
+        abort();
+    return 0;
+}
 #else
-#error "define one of FUZZ_GATE, FUZZ_CSV, FUZZ_CONNECTION, FUZZ_WIRE"
+#error "define one of FUZZ_GATE, FUZZ_CSV, FUZZ_CONNECTION, FUZZ_WIRE, FUZZ_MAGIC_ARGS"
 #endif

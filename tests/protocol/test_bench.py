@@ -172,7 +172,7 @@ class BenchTests(unittest.TestCase):
             ("%bench a --on d --batch 32,x", "not '32,x'"),
             ("%bench a --on d --batch 1000001", "not '1000001'"),
             ("%bench a --on d --duration 0", "--duration takes seconds per "
-                                             "configuration, above 0 and at "
+                                             "configuration above 0 and at "
                                              "most 600, not '0'"),
             ("%bench a --on d --duration 601", "not '601'"),
             ("%bench a --on d --duration soon", "not 'soon'"),

@@ -215,7 +215,8 @@ class CompareTests(unittest.TestCase):
              "unknown metric 'nope'"),
             ("%compare a b --on valid --metrics ndcg@3",
              "ranking metric"),
-            ("%compare a b --on valid --bootstrap x", "whole numbers"),
+            ("%compare a b --on valid --bootstrap x", "--bootstrap takes a "
+             "whole number of resamples from 0 to 100000, not 'x'"),
             ("%compare a b --on valid --by nope", "no segment column"),
             ("%metrics a b --on valid", "name one model"),
         ]

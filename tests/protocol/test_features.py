@@ -106,6 +106,11 @@ class FeatureRegistryTests(unittest.TestCase):
         self.assertIn("<table>", r["text/html"])
         self.assertIn("listed", r["text/html"])
         self.assertIn("listed", r["text/plain"])
+        # it takes no arguments, and says so rather than ignore one
+        reply, _, _ = run(self.kc, "%features listed", allow_error=True)
+        self.assertEqual(reply["ename"], "UsageError")
+        self.assertEqual(reply["evalue"], "%features takes no arguments, "
+                                          "not 'listed'; usage: %features")
 
     def test_frames_display_like_pandas(self):
         run(self.kc, 'f = features.read_csv("%s")' % self.csv)

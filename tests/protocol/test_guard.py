@@ -131,7 +131,17 @@ class GuardTests(unittest.TestCase):
             ("%drift hold", "name two frames"),
             ("%drift a b c", "name two frames"),
             ("%drift hold valid --threshold -1", "--threshold takes a PSI"),
-            ("%drift hold valid --bins 3", "unknown option"),
+            ("%drift hold valid --bins 3", "unknown option --bins for "
+             "%drift; options: --features, --threshold, --model; usage: "
+             "%drift REF NEW [--features a,b] [--threshold 0.2] "
+             "[--model MODEL]"),
+            ("%drift hold valid --threshold=x", "--threshold takes a PSI "
+             "above 0, such as 0.2, not 'x'"),
+            ("%drift hold valid --features x1,,x2", "--features takes "
+             "column names separated by commas, such as age,plan, not "
+             "'x1,,x2'"),
+            ("%validate valid --against hold --against hold",
+             "--against is given twice; give it once"),
             ("%drift hold nowhere", "no feature frame 'nowhere'"),
             ("%drift hold valid --features x1,nope",
              "no column 'nope' in hold"),

@@ -172,6 +172,11 @@ class ModelRegistryTests(unittest.TestCase):
         self.assertIn("<table>", r["text/html"])
         self.assertIn("st@2", r["text/html"])
         self.assertIn("production", r["text/plain"])
+        reply, _, _ = run(kc, "%models st other", allow_error=True)
+        self.assertEqual(reply["ename"], "UsageError")
+        self.assertIn("name one model, or none for all, not 'other' too; "
+                      "usage: %models [NAME] [--history NAME]",
+                      reply["evalue"])
 
     def test_bad_requests_register_nothing(self):
         kc = self.kc

@@ -197,9 +197,10 @@ class PromoteTests(unittest.TestCase):
             ("%promote pb@2", "UsageError",
              "name the model version and the stage"),
             ("%promote pb@2 production --gate", "UsageError",
-             "an option lacks its value"),
+             "--gate lacks its value (--gate EXPR)"),
             ("%promote pb@2 production --gates x", "UsageError",
-             "unknown option"),
+             "unknown option --gates for %promote; options: --gate, "
+             "--force, --reason"),
             ("%promote pb production", "PromotionError",
              "name the version to promote, as in pb@2"),
             ("%promote pb@9 production", "PromotionError",

@@ -166,7 +166,7 @@ class TimingTests(unittest.TestCase):
         self.assertGreaterEqual(
             r["application/vnd.trellis.bench+json"]["calls"], 2)
         for code, needle in (("%%bench --bogus 1\n;", "unknown option"),
-                             ("%%bench --runs\n;", "a value must follow"),
+                             ("%%bench --runs\n;", "--runs lacks its value"),
                              ("%%bench --duration 0\n;", "--duration"),
                              ("%%bench\nerror('in bench')", "in bench"),
                              ("%bench", "usage")):
