@@ -14,6 +14,14 @@ static size_t leading_options(const char *args)
     for (;;) {
         const char *q = p + strspn(p, " \t");
         size_t len = strcspn(q, " \t");
+        if (len > 6 && strncmp(q, "--save=", 7) == 0) {
+            p = q + len;                    /* --save=NAME */
+            continue;
+        }
+        if (len > 5 && strncmp(q, "--lua=", 6) == 0) {
+            p = q + len;
+            continue;
+        }
         if (!(len == 6 && strncmp(q, "--save", 6) == 0) &&
             !(len == 5 && strncmp(q, "--lua", 5) == 0))
             return (size_t)(p - args);
@@ -24,14 +32,40 @@ static size_t leading_options(const char *args)
     }
 }
 
+/* Whether the word at p (of length len) is an option the line magic
+ * takes, in any spelling: "--save", "--lua", "--save=x". */
+static int option_word(const char *p, size_t len)
+{
+    return (len >= 6 && strncmp(p, "--save", 6) == 0 &&
+            (len == 6 || p[6] == '=')) ||
+           (len >= 5 && strncmp(p, "--lua", 5) == 0 &&
+            (len == 5 || p[5] == '='));
+}
+
+/* A one-line statement holding an option word lost it to an SQL comment
+ * ("SELECT 1 --save x"), and one that starts with "--" is all comment:
+ * both would run and silently not do what was asked. (A value that is
+ * another option, "--lua --save", the %%sql header refuses.) */
+static const char *misplaced_option(const char *stmt)
+{
+    for (const char *p = stmt; (p = strstr(p, "--")) != NULL; p += 2)
+        if (p == stmt || option_word(p, strcspn(p, " \t")))
+            return "options go before the statement (after it, -- starts "
+                   "an SQL comment), and a statement is needed";
+    return NULL;
+}
+
 static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 {
     size_t opts = leading_options(args);
     const char *stmt = args + opts + strspn(args + opts, " \t");
-    if (!*stmt) {
-        trl_ctx_fail(ctx, "UsageError", "%sql needs a statement: %sql "
-                     "[--save NAME] [--lua NAME] SELECT count(*) FROM churn",
-                     NULL);
+    const char *why = *stmt ? misplaced_option(stmt)
+                            : "a statement is needed";
+    if (why) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%%sql: %s; usage: %%sql [--save NAME] "
+                 "[--lua NAME] SELECT count(*) FROM churn", why);
+        trl_ctx_fail(ctx, "UsageError", msg, NULL);
         return TRL_EINVAL;
     }
     size_t n = strlen(stmt);

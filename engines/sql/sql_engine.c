@@ -91,18 +91,22 @@ static int parse_opts(const char *line, sql_opts *o, trl_exec_ctx *ctx)
         if (!*p)
             break;
         size_t n = strcspn(p, " \t");
-        char *dest = n == 6 && strncmp(p, "--save", 6) == 0   ? o->save
-                     : n == 5 && strncmp(p, "--lua", 5) == 0 ? o->lua
-                                                              : NULL;
-        const char *v = p + n;
-        while (isspace((unsigned char)*v))
+        /* --save NAME or --save=NAME */
+        const char *eq = memchr(p, '=', n);
+        size_t name_len = eq ? (size_t)(eq - p) : n;
+        char *dest = name_len == 6 && strncmp(p, "--save", 6) == 0 ? o->save
+                     : name_len == 5 && strncmp(p, "--lua", 5) == 0 ? o->lua
+                                                                     : NULL;
+        const char *v = eq ? eq + 1 : p + n;
+        while (!eq && isspace((unsigned char)*v))
             v++;
-        size_t vn = strcspn(v, " \t");
-        if (!dest || vn == 0 || vn >= sizeof o->save) {
+        size_t vn = eq ? n - name_len - 1 : strcspn(v, " \t");
+        /* a value that looks like an option is a forgotten name */
+        if (!dest || vn == 0 || *v == '-' || vn >= sizeof o->save) {
             char msg[300];
             snprintf(msg, sizeof msg, "%s%.*s; usage: %%%%sql [--save NAME] "
                      "[--lua NAME]", dest ? "a name must follow " :
-                     "unknown option ", (int)n, p);
+                     "unknown option ", (int)name_len, p);
             trl_ctx_fail(ctx, "UsageError", msg, NULL);
             return TRL_EINVAL;
         }

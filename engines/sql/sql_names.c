@@ -165,7 +165,10 @@ int trl__sqle_prepare(trl__sqle *s, const char *sql, sqlite3_stmt **st,
 }
 
 /* The authorizer: every table a statement reads goes into s->reads, as
- * the registered version it is (churn@3) or the variable's name. */
+ * the registered version it is (churn@3) or the variable's name. ATTACH is
+ * refused: an attached file is writable, and the registry is one, so a
+ * cell could rewrite frames and the promotion audit log behind the
+ * registry's back. */
 static int authorize(void *ud, int action, const char *a3, const char *a4,
                      const char *db, const char *trigger)
 {
@@ -173,6 +176,8 @@ static int authorize(void *ud, int action, const char *a3, const char *a4,
     (void)db;
     (void)trigger;
     trl__sqle *s = ud;
+    if (action == SQLITE_ATTACH)
+        return SQLITE_DENY;
     if (action != SQLITE_READ || !a3 || !s->reads)
         return SQLITE_OK;
     trl__sqle_table *t = find(s, a3);

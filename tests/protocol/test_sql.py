@@ -130,9 +130,27 @@ GROUP BY p.plan ORDER BY r""")
         self.assertIn("saved as sql_line_ids@1", r["text/plain"])
         _, _, r = run(self.kc, "ids.id:sum()")
         self.assertEqual(float(r["text/plain"]), 5)
-        c, _, _ = run(self.kc, "%sql --save only_a_name", allow_error=True)
-        self.assertEqual(c["ename"], "UsageError")
-        self.assertIn("[--save NAME]", c["evalue"])
+        _, _, r = run(self.kc, "%sql --save=sql_line_eq SELECT 1 AS a")
+        self.assertIn("saved as sql_line_eq@1", r["text/plain"])
+        # each of these would otherwise run and quietly not save
+        for line, why in [
+                ("%sql --save only_a_name", "a statement is needed"),
+                ("%sql SELECT 1 --save x", "options go before"),
+                ("%sql --lua --save SELECT 1", "a name must follow --lua"),
+                ("%%sql --lua --save\nSELECT 1", "a name must follow --lua"),
+                ("%sql --save= SELECT 1", "a name must follow --save")]:
+            c, _, _ = run(self.kc, line, allow_error=True)
+            self.assertEqual(c["ename"], "UsageError", line)
+            self.assertIn(why, c["evalue"], line)
+            self.assertIn("[--save NAME]", c["evalue"], line)
+        _, _, r = run(self.kc, "%sql SELECT 1 AS a -- a real comment")
+        self.assertIn("1 row", r["text/plain"])
+
+    def test_attach_is_refused(self):
+        path = os.path.join(self.dir, "reg.sqlite")
+        c, _, _ = run(self.kc, "%%sql\nATTACH '" + path + "' AS r",
+                      allow_error=True)
+        self.assertIn("ATTACH is turned off", c["evalue"])
 
     def test_interrupt_stops_a_long_query(self):
         msg_id = self.kc.execute(
