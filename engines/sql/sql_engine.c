@@ -36,6 +36,14 @@ static int fail_sqlite(trl__sqle *s, const char *code, const char *stmt,
         return TRL_EINTR;
     }
     const char *msg = sqlite3_errmsg(s->db);
+    char denied[TRL_ERROR_MAX];
+    if ((rc & 0xff) == SQLITE_AUTH) {
+        /* the only thing the authorizer denies (sql_names.c) */
+        snprintf(denied, sizeof denied, "%s: ATTACH is turned off in SQL "
+                 "cells (an attached database is writable, the registry "
+                 "too); read other data with features.read_csv", msg);
+        msg = denied;
+    }
     int off = code ? sqlite3_error_offset(s->db) : -1;
     char evalue[TRL_ERROR_MAX + 64];
     json_t *tb = json_array();

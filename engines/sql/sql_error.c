@@ -29,11 +29,6 @@ int trl_sql_error(sqlite3 *db, int rc, const char *sql, trl_error *err)
     if (primary == SQLITE_NOMEM)
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
     const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    if (primary == SQLITE_AUTH)
-        return trl_error_set(err, TRL_EINVAL, "%s: ATTACH is turned off in "
-                             "SQL cells (an attached database is writable, "
-                             "the registry too); read other data with "
-                             "features.read_csv", msg);
     int off = db ? sqlite3_error_offset(db) : -1;
     if (sql && off >= 0 && (size_t)off <= strlen(sql)) {
         int line, col;
