@@ -165,6 +165,15 @@ static int choose(const trl_drift_request *rq, run *r, json_t *skipped,
         if (!trl_frame_get(a, b->names[i]))
             json_array_append_new(skipped, json_pack(
                 "{s:s, s:s}", "name", b->names[i], "only_in", "new"));
+    size_t i;
+    json_t *s;
+    json_array_foreach(skipped, i, s)
+        if (r->n == 0 && json_object_get(s, "reason"))
+            return trl_error_set(err, TRL_EINVAL, "%s and %s share only "
+                                 "ids (%s), which are left out: name them "
+                                 "with --features to compare them", an, bn,
+                                 json_string_value(json_object_get(s,
+                                                                   "name")));
     if (r->n == 0)
         return trl_error_set(err, TRL_EINVAL, "%s and %s have no column in "
                              "common", an, bn);

@@ -95,6 +95,46 @@ static int str_facts(const trl_column *col, json_t *c, int *distinct)
     return 0;
 }
 
+static int by_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether every value of an i64 or str column is present and distinct,
+ * compared exactly (as doubles, ids past 2^53 could collide). */
+static int present_and_distinct(const trl_column *col)
+{
+    size_t n = col->len;
+    if (col->type == TRL_STR) {
+        size_t nd = col->dict ? col->dict->n : 0;
+        uint8_t *seen = calloc(nd ? nd : 1, 1);
+        int ok = seen != NULL;
+        for (size_t i = 0; ok && i < n; i++) {
+            int32_t k = col->v.codes[i];
+            ok = k >= 0 && (size_t)k < nd && !seen[k];
+            if (ok)
+                seen[k] = 1;
+        }
+        free(seen);
+        return ok;
+    }
+    int64_t *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return 0;
+    int ok = 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = !col->valid || col->valid[i];
+        v[i] = col->v.i64[i];
+    }
+    if (ok)
+        qsort(v, n, sizeof *v, by_i64);
+    for (size_t i = 1; ok && i < n; i++)
+        ok = v[i] != v[i - 1];
+    free(v);
+    return ok;
+}
+
 static int column_facts(const char *name, const trl_column *col, json_t *c,
                         size_t *missing, trl_error *err)
 {
@@ -124,12 +164,16 @@ static int column_facts(const char *name, const trl_column *col, json_t *c,
         trl__sortbuf_free(&b);
     }
     int id_type = col->type == TRL_I64 || col->type == TRL_STR;
+    if (col->type == TRL_I64)  /* as integers: doubles merge past 2^53 */
+        distinct = *missing == 0 && present_and_distinct(col);
     int unique = id_type && distinct && *missing == 0 &&
                  (col->len >= MIN_ROWS_FOR_ID || id_like(name));
-    if (unique) {
-        /* ids are checked for being ids; their range only says which
-         * ones REF happened to hold, and every new batch brings new ones */
+    if (unique)
         json_object_set_new(c, "unique", json_true());
+    if (unique && id_like(name)) {
+        /* an id's range only says which ones REF happened to hold, and
+         * every new batch brings new ones; a unique column of another
+         * name (amounts, times) keeps its range */
         json_object_del(c, "min");
         json_object_del(c, "max");
     }
@@ -138,15 +182,9 @@ static int column_facts(const char *name, const trl_column *col, json_t *c,
 
 int trl__column_is_id(const char *name, const trl_column *col)
 {
-    if (!id_like(name) || (col->type != TRL_I64 && col->type != TRL_STR))
-        return 0;
-    json_t *c = json_object();
-    size_t missing = 0;
-    trl_error err = {0};
-    int id = c && column_facts(name, col, c, &missing, &err) == 0 &&
-             json_is_true(json_object_get(c, "unique"));
-    json_decref(c);
-    return id;
+    return id_like(name) && col->len > 0 &&
+           (col->type == TRL_I64 || col->type == TRL_STR) &&
+           present_and_distinct(col);
 }
 
 json_t *trl_validate_infer(const trl_frame *ref, trl_error *err)

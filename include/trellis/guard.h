@@ -106,8 +106,10 @@ typedef struct trl_drift_request {
  *  the tails) or {"categories", "ref", "new"} (categorical: shares of
  *  rows, the 11 most common then "(other)" and "(missing)")}...] sorted
  *  by PSI, largest first, "flagged": count, "max_psi", "ok": no feature
- *  flagged, "skipped": [columns only one frame has]}; absent statistics
- * are null. With a model the features are its predictions, named
+ *  flagged, "skipped": [{"name", "only_in": "ref"|"new"} for a column
+ *  one frame has, {"name", "reason": "id"} for an id column (named id or
+ *  *_id, every REF value present and distinct) left out unless asked
+ *  for]}; absent statistics are null. With a model the features are its predictions, named
  * "prediction" (or "prediction[k]" per class), followed by any features
  * asked for. Errors: an empty frame, a feature one frame lacks, types
  * that differ in kind (str in one, f64 in the other), no feature in

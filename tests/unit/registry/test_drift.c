@@ -344,6 +344,26 @@ static void test_ids_are_left_out_unless_asked_for(void **state)
     assert_string_equal(json_string_value(json_object_get(s, "reason")),
                         "id");
     json_decref(r);
+    /* string ids too; "paid" ends in id but is not one */
+    trl_frame *sref = csv("order_id,paid\na,1\nb,2\nc,3\n");
+    trl_frame *snew = csv("order_id,paid\nd,1\ne,2\n");
+    trl_drift_request srq = {.ref = sref, .new_frame = snew};
+    json_t *sr = trl_drift_run(&srq, &err);
+    assert_non_null(sr);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(
+                            json_object_get(sr, "features"), 0), "name")),
+                        "paid");
+    json_decref(sr);
+    trl_frame_decref(sref);
+    trl_frame_decref(snew);
+    /* frames sharing only ids say so */
+    sref = csv("user_id\n1\n2\n3\n");
+    snew = csv("user_id\n4\n5\n");
+    srq = (trl_drift_request){.ref = sref, .new_frame = snew};
+    assert_null(trl_drift_run(&srq, &err));
+    assert_non_null(strstr(err.message, "share only ids (user_id)"));
+    trl_frame_decref(sref);
+    trl_frame_decref(snew);
     const char *asked[] = {"user_id"};
     rq.features = asked;
     rq.nfeatures = 1;

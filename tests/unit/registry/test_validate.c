@@ -95,6 +95,22 @@ static void test_infer_rules(void **state)
     assert_null(json_object_get(col(spec, "active"), "min"));
     json_decref(spec);
     trl_frame_decref(f);
+    /* a unique column not named as an id (cents, times) keeps its range;
+     * ids past 2^53, distinct as integers, are still unique */
+    char text[1024] = "user_id,cents\n9007199254740993,5\n"
+                      "9007199254740992,6\n";
+    for (int i = 0; i < 20; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text),
+                 "%d,%d\n", i, 100 + i);
+    f = csv(text);
+    spec = trl_validate_infer(f, &err);
+    assert_true(json_is_true(json_object_get(col(spec, "user_id"),
+                                             "unique")));
+    assert_null(json_object_get(col(spec, "user_id"), "max"));
+    assert_true(json_is_true(json_object_get(col(spec, "cents"), "unique")));
+    assert_non_null(json_object_get(col(spec, "cents"), "max"));
+    json_decref(spec);
+    trl_frame_decref(f);
     /* a few distinct rows prove nothing about ids, unless named so */
     f = csv("id,n\n1,5\n2,6\n3,7\n");
     spec = trl_validate_infer(f, &err);
