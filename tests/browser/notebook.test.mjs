@@ -235,10 +235,16 @@ async function steps() {
   assert.ok(names.includes('churn') && names.includes('churn_active'),
             `%features lists both frames: ${JSON.stringify(names)}`);
 
-  step = 'the stop button interrupts a running cell';
+  step = 'the stop button interrupts a cell; the cell queued after it is aborted';
   await typeInto(9, 'while true do end');
-  await nb.keyboard.press('Shift+Enter');
+  await nb.keyboard.press('Escape');
+  await nb.keyboard.press('b');  // a cell below, in command mode
+  await typeInto(10, 'print("never runs")');
+  await cell(9).locator('.CodeMirror').click();
+  await nb.locator('#celllink').click();  // Cell > Run All Below
+  await nb.locator('#run_all_cells_below a').click();
   await nb.locator('#kernel_indicator_icon.kernel_busy_icon').waitFor({ state: 'attached' });
+  await waitForText(cell(10).locator('.input_prompt'), /In\s*\[\*\]/, 'the queued cell');
   // An interrupt that reaches the kernel before the cell starts is
   // ignored (README): press stop until the cell answers.
   const interrupted = output(9).locator('.output_error');
@@ -248,6 +254,10 @@ async function steps() {
     await interrupted.waitFor({ timeout: 5000 }).catch(() => {});
   }
   await waitForText(interrupted, /KeyboardInterrupt/, 'the interrupted cell');
+  // aborted, as ipykernel's: no number (a count would show as In [n]),
+  // no output
+  await waitForText(cell(10).locator('.input_prompt'), /^In\s*\[\s*\]:$/, 'the aborted cell');
+  assert.equal(await output(10).count(), 0, 'the aborted cell has no output');
   await nb.locator('#kernel_indicator_icon.kernel_idle_icon').waitFor({ state: 'attached' });
 
   step = 'save';
