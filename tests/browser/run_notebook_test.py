@@ -83,7 +83,7 @@ def http_json(url, token, method="GET"):
     return json.loads(body) if body else None
 
 
-def wait_for_server(proc, runtime_dir, token, server_log):
+def wait_for_server(proc, runtime_dir, token):
     """The server writes nbserver-PID.json once it listens (with the port
     it really got: port_retries may have moved it); then the kernelspec
     API must list trellis."""
@@ -185,7 +185,7 @@ def main():
                             stdin=subprocess.DEVNULL, cwd=nbdir)
     ok = False
     try:
-        info = wait_for_server(proc, runtime, token, server_log_path)
+        info = wait_for_server(proc, runtime, token)
         log("server %s ready after %.1f s" % (info["url"], time.monotonic() - started))
         env = dict(os.environ, TRELLIS_NB_URL=info["url"], TRELLIS_NB_TOKEN=token,
                    TRELLIS_ARTIFACTS=artifacts, TRELLIS_CHROMIUM=CHROMIUM,
