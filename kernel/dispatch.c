@@ -647,7 +647,10 @@ void trl__dispatch(trl__kernel *k, void *sock, void *push, trl__msg *msg)
 
 /* After a failed cell with stop_on_error, every execute_request already
  * queued is answered "aborted" (ipykernel's behaviour); other requests are
- * served normally. */
+ * served normally. The reply is the status alone, as the spec's abort
+ * reply and ipykernel's: a cell that never ran has no execution count, and
+ * a frontend given one shows it (the classic Notebook printed the failed
+ * cell's number, In [4], on every aborted cell). */
 static void abort_queued(trl__kernel *k)
 {
     for (;;) {
@@ -671,8 +674,7 @@ static void abort_queued(trl__kernel *k)
         if (strcmp(trl__msg_type(&m), "execute_request") == 0) {
             trl__publish_status(k, k->iopub_in, &m, "busy");
             trl__reply(k, k->shell, &m, "execute_reply",
-                       json_pack("{s:s, s:i}", "status", "aborted",
-                                 "execution_count", k->execution_count));
+                       json_pack("{s:s}", "status", "aborted"));
             trl__publish_status(k, k->iopub_in, &m, "idle");
         } else {
             trl__dispatch(k, k->shell, k->iopub_in, &m);

@@ -8,7 +8,11 @@ libssl-dev uuid-dev libcmocka-dev liblua5.4-dev lua5.4 libsqlite3-dev
 libxgboost-dev liblinear-dev python3-xgboost python3-numpy
 python3-jupyter-client python3-jupyter-kernel-test jupyter-client
 jupyter-nbconvert jupyter-console python3-ipykernel python3-pexpect
-xpython tmux valgrind clang libclang-rt-14-dev"
+xpython tmux valgrind clang libclang-rt-14-dev jupyter-notebook chromium
+fonts-liberation"
+# The browser test (tests/browser) runs Playwright under Node: Debian's
+# nodejs and npm only when no node is installed (CI images bring node 20).
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 
 missing=""
 for p in $PACKAGES; do

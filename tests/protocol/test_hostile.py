@@ -373,8 +373,11 @@ class SharedKernel(unittest.TestCase):
             b'{"code": "x = \\"a\\u0000b\\"", "silent": false, '
             b'"store_history": true, "user_expressions": {}, '
             b'"allow_stdin": false, "stop_on_error": true}')
-        self.assertIsNotNone(get_reply(self.kc, msg_id, WEDGE_TIMEOUT),
-                             "no reply to a request with a NUL character")
+        reply = get_reply(self.kc, msg_id, WEDGE_TIMEOUT)
+        self.assertIsNotNone(reply, "no reply to a request with a NUL character")
+        # the cell fails with stop_on_error: tearDown's cell, sent before
+        # this one's idle, would be aborted
+        self.assertTrue(iopub_until_idle(self.kc, msg_id)[1])
 
     def test_silent_error_does_not_abort_queued_cells(self):
         """BUG: a failing silent=True request (a variable inspector, a

@@ -405,6 +405,22 @@ class StopOnErrorTests(SharedKernel):
         reply, iopub = execute(kc, "y == nil")
         self.assertEqual(results(iopub), ["true"])
 
+    def test_aborted_reply_has_no_execution_count(self):
+        # As ipykernel and the spec's abort reply: the status alone. The
+        # classic Notebook shows a reply's execution_count as the cell's
+        # prompt, so a count made aborted cells look run, all numbered
+        # like the failed cell; and the counter does not move for them.
+        kc = self.kc
+        ids = [kc.execute(FAILING_CELL), kc.execute("y = 1")]
+        failed, aborted = [get_reply(kc, "shell", i) for i in ids]
+        self.assertEqual(failed["content"]["status"], "error")
+        self.assertEqual(aborted["content"], {"status": "aborted"})
+        for i in ids:
+            iopub_until_idle(kc, i)
+        reply, _ = execute(kc, "1")
+        self.assertEqual(reply["content"]["execution_count"],
+                         failed["content"]["execution_count"] + 1)
+
     def test_stop_on_error_false_runs_the_next(self):
         kc = self.kc
         first = kc.execute(FAILING_CELL, stop_on_error=False)
