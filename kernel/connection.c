@@ -9,7 +9,6 @@
 #include <jansson.h>
 
 #include "kernel/connection.h"
-#include "kernel/kernel_int.h"
 
 static const char *port_names[TRL__CH_COUNT] = {
     "shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"};
@@ -122,7 +121,14 @@ int trl__connection_load(const char *path, trl__connection *out,
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
     }
     struct stat st;
-    int have_mode = fstat(fileno(f), &st) == 0;
+    if (fstat(fileno(f), &st) != 0) {
+        /* the check below must not be skipped: fail closed */
+        int rc = trl_error_set(err, TRL_EIO, "cannot read the mode of "
+                               "connection file '%s': %m", path);
+        fclose(f);
+        free(buf);
+        return rc;
+    }
     size_t n = fread(buf, 1, 1 << 20, f);
     int too_big = n == (1 << 20);
     fclose(f);
@@ -133,17 +139,8 @@ int trl__connection_load(const char *path, trl__connection *out,
     else
         rc = trl__connection_parse(buf, n, out, err);
     free(buf);
-    if (rc == 0 && have_mode) {
-        char warning[512] = "";
-        const char *allow = getenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE");
-        rc = trl__connection_check_mode(out, path, (unsigned)st.st_mode,
-                                        allow && strcmp(allow, "1") == 0,
-                                        warning, sizeof warning, err);
-        if (warning[0])
-            trl__log("%s", warning);
-        if (rc)
-            trl__connection_free(out);
-    }
+    if (rc == 0)
+        out->mode = (unsigned)st.st_mode;
     return rc;
 }
 
@@ -171,25 +168,29 @@ int trl__connection_check_mode(const trl__connection *c, const char *path,
                      "can run code as you", path, c->ip);
         return 0;
     }
+    /* reading the key lets one run code; writing the file lets one
+     * point the next kernel at other ports or a known key */
+    const char *how = (mode & S_IROTH) ? "read its key" : "rewrite it";
     if (mode & (S_IROTH | S_IWOTH)) {
         if (allow_shared) {
             snprintf(warning, wsize, "the connection file '%s' (mode %04o) "
-                     "lets every user read its key; starting anyway "
+                     "lets every user %s; starting anyway "
                      "(TRELLIS_ALLOW_SHARED_CONNECTION_FILE=1)", path,
-                     mode & 07777);
+                     mode & 07777, how);
             return 0;
         }
         return trl_error_set(err, TRL_EAUTH, "the connection file '%s' "
                              "(mode %04o) lets every user on this machine "
-                             "read its key, and with it run code as you. "
-                             "Make it private (chmod 600 '%s'), or set "
+                             "%s, and so run code as you. Make it private "
+                             "(chmod 600 '%s'), or set "
                              "TRELLIS_ALLOW_SHARED_CONNECTION_FILE=1 to "
-                             "start anyway", path, mode & 07777, path);
+                             "start anyway", path, mode & 07777, how, path);
     }
     if (mode & (S_IRGRP | S_IWGRP))
         snprintf(warning, wsize, "the connection file '%s' (mode %04o) lets "
-                 "its group read the key, and with it run code as you",
-                 path, mode & 07777);
+                 "its group %s, and so run code as you", path,
+                 mode & 07777, (mode & S_IRGRP) ? "read the key"
+                                                : "rewrite it");
     return 0;
 }
 

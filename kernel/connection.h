@@ -19,6 +19,7 @@ typedef struct trl__connection {
     int ports[TRL__CH_COUNT];  /* indexed by trl__channel */
     char *key;                 /* owned; "" means unsigned */
     char scheme[32];           /* "hmac-sha256" */
+    unsigned mode;             /* the file's st_mode (load only) */
 } trl__connection;
 
 /* Parses a connection file's JSON text. Ports must be 1..65535 (0 is
@@ -26,7 +27,8 @@ typedef struct trl__connection {
 int trl__connection_parse(const char *text, size_t len, trl__connection *out,
                           trl_error *err);
 
-/* Reads and parses the file at path. */
+/* Reads and parses the file at path, noting its mode for
+ * trl__connection_check_mode. */
 int trl__connection_load(const char *path, trl__connection *out,
                          trl_error *err);
 

@@ -116,7 +116,7 @@ static void table(trl_strbuf *b, const json_t *models, const json_t *metrics,
     /* the text column fits the longest name and its arrow (one column,
      * three bytes, so printf's byte widths would misalign it) */
     int width = 12;
-    json_array_foreach(metrics, i, row) {
+    json_array_foreach(html ? NULL : metrics, i, row) {
         const char *metric = json_string_value(json_object_get(row, "name"));
         int len = (int)strlen(metric ? metric : "?") + 2;
         width = len > width && len < 120 ? len : width;

@@ -225,6 +225,18 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
 
     if ((rc = trl__connection_load(config->connection_file, &k->conn, err)))
         goto fail_connection;
+    const char *allow = getenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE");
+    char warning[512];
+    rc = trl__connection_check_mode(&k->conn, config->connection_file,
+                                    k->conn.mode,
+                                    allow && strcmp(allow, "1") == 0,
+                                    warning, sizeof warning, err);
+    if (warning[0])
+        trl__log("%s", warning);
+    if (rc) {
+        trl__connection_free(&k->conn);
+        goto fail_connection;
+    }
     if ((rc = trl__signer_init(&k->signer, k->conn.scheme, k->conn.key,
                                err)))
         goto fail_signer;

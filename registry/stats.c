@@ -219,15 +219,8 @@ static int string_stats(const trl_column *c, trl_stats *out, trl_error *err)
 int trl_column_stats(const trl_column *c, trl_stats *out, trl_error *err)
 {
     trl_stats st;
-    if (c->type == TRL_STR) {
-        st = (trl_stats){0, 0, 0, NAN, NAN, NAN, NAN, NAN};
-        int rc = string_stats(c, &st, err);
-        if (rc == 0)
-            *out = st;
-        return rc;
-    }
     int rc = trl_column_moments(c, &st, err);
-    if (rc == 0)
+    if (rc == 0 && c->type != TRL_STR)  /* strings have theirs */
         rc = count_unique_numeric(c, &st.n_unique, err);
     if (rc == 0)
         *out = st;

@@ -79,6 +79,7 @@ class ReadmeTour(unittest.TestCase):
     def run_cell(kc, code):
         msg_id = kc.execute(code)
         parts = []
+        displays = {}  # display_id -> index in parts
         while True:
             m = kc.get_iopub_msg(timeout=120)
             if m["parent_header"].get("msg_id") != msg_id:
@@ -87,11 +88,14 @@ class ReadmeTour(unittest.TestCase):
             if t == "stream":
                 parts.append(c["text"])
             elif t in ("display_data", "execute_result"):
+                display_id = c.get("transient", {}).get("display_id")
+                if display_id:
+                    displays[display_id] = len(parts)
                 parts.append(c["data"]["text/plain"] + "\n")
             elif t == "update_display_data":
                 # a progress bar: the README shows its last state
-                if parts:
-                    parts[-1] = c["data"]["text/plain"] + "\n"
+                display_id = c.get("transient", {}).get("display_id")
+                parts[displays[display_id]] = c["data"]["text/plain"] + "\n"
             elif t == "error":
                 parts.append("%s: %s\n" % (c["ename"], c["evalue"]))
             elif t == "status" and c["execution_state"] == "idle":

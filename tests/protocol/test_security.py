@@ -4,6 +4,7 @@ program. The signature, replay and size checks are in test_protocol.py and
 test_hostile.py."""
 import json
 import os
+import select
 import socket
 import stat
 import subprocess
@@ -99,6 +100,7 @@ class ConnectionFileMode(unittest.TestCase):
         _, err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 1)
         self.assertIn("lets every user on this machine read its key", err)
+        self.assertNotIn("Traceback", err)
         self.assertIn("chmod 600 '%s'" % self.path, err)
 
     def test_refusal_can_be_overridden_with_a_warning(self):
@@ -111,6 +113,9 @@ class ConnectionFileMode(unittest.TestCase):
 
     def assert_starts_with_warning(self, p, needle):
         try:
+            # a missing warning must fail the test, not hang it
+            ready, _, _ = select.select([p.stderr], [], [], 30)
+            self.assertTrue(ready, "no line on stderr in 30 s")
             line = p.stderr.readline()
             self.assertIn(needle, line)
             time.sleep(0.5)

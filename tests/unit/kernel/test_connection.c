@@ -378,27 +378,26 @@ static void test_load_reports_parse_errors(void **state)
     assert_null(c.key);
 }
 
-static void test_load_refuses_key_every_user_can_read(void **state)
+static void test_load_notes_the_mode_the_policy_refuses(void **state)
 {
     (void)state;
     char path[64];
     write_temp(path, full_file);
     assert_int_equal(chmod(path, 0644), 0);
-    unsetenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE");
     trl__connection c;
     trl_error err = {0};
     int rc = trl__connection_load(path, &c, &err);
-    assert_int_equal(rc, TRL_EAUTH);
-    assert_non_null(strstr(err.message, "mode 0644"));
-    assert_non_null(strstr(err.message, "chmod 600"));
-    assert_non_null(strstr(err.message, path));
-    assert_null(c.key);
-
-    setenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE", "1", 1);
-    rc = trl__connection_load(path, &c, &err);
-    unsetenv("TRELLIS_ALLOW_SHARED_CONNECTION_FILE");
     unlink(path);
     assert_int_equal(rc, 0);
+    assert_int_equal(c.mode & 07777, 0644);
+    char warn[512];
+    rc = trl__connection_check_mode(&c, path, c.mode, 0, warn, sizeof warn,
+                                    &err);
+    assert_int_equal(rc, TRL_EAUTH);
+    assert_non_null(strstr(err.message, "mode 0644"));
+    assert_non_null(strstr(err.message, "read its key"));
+    assert_non_null(strstr(err.message, "chmod 600"));
+    assert_non_null(strstr(err.message, path));
     trl__connection_free(&c);
 }
 
@@ -432,6 +431,10 @@ static void test_mode_policy(void **state)
     assert_int_equal(trl__connection_check_mode(&c, "f", 0100602, 0, warn,
                                                 sizeof warn, &err),
                      TRL_EAUTH);
+    assert_non_null(strstr(err.message, "rewrite it"));
+    assert_int_equal(trl__connection_check_mode(&c, "f", 0100620, 0, warn,
+                                                sizeof warn, &err), 0);
+    assert_non_null(strstr(warn, "its group rewrite it"));
     assert_int_equal(trl__connection_check_mode(&c, "f", 0100604, 1, warn,
                                                 sizeof warn, &err), 0);
     assert_non_null(strstr(warn, "starting anyway"));
@@ -444,11 +447,19 @@ static void test_mode_policy(void **state)
                                                 sizeof warn, &err), 0);
     assert_non_null(strstr(warn, "not signed"));
     trl__connection_free(&c);
-    assert_int_equal(parse("{" PORTS "}", &c, &err), 0);
-    assert_int_equal(trl__connection_check_mode(&c, "f", 0100644, 0, warn,
-                                                sizeof warn, &err), 0);
-    assert_string_equal(warn, "");
-    trl__connection_free(&c);
+    /* loopback in every spelling, and ipc, need no key */
+    const char *local[] = {"{" PORTS "}", "{" PORTS ", \"ip\": \"::1\"}",
+                           "{" PORTS ", \"ip\": \"localhost\"}",
+                           "{" PORTS ", \"ip\": \"127.0.0.2\"}",
+                           "{" PORTS ", \"transport\": \"ipc\", "
+                           "\"ip\": \"/tmp/k\"}"};
+    for (size_t i = 0; i < sizeof local / sizeof *local; i++) {
+        assert_int_equal(parse(local[i], &c, &err), 0);
+        assert_int_equal(trl__connection_check_mode(&c, "f", 0100644, 0, warn,
+                                                    sizeof warn, &err), 0);
+        assert_string_equal(warn, "");
+        trl__connection_free(&c);
+    }
 }
 
 int main(void)
@@ -479,7 +490,7 @@ int main(void)
         cmocka_unit_test(test_load_missing_file_is_eio_naming_path),
         cmocka_unit_test(test_load_reads_valid_file),
         cmocka_unit_test(test_load_reports_parse_errors),
-        cmocka_unit_test(test_load_refuses_key_every_user_can_read),
+        cmocka_unit_test(test_load_notes_the_mode_the_policy_refuses),
         cmocka_unit_test(test_load_accepts_world_readable_unsigned_file),
         cmocka_unit_test(test_mode_policy),
     };
