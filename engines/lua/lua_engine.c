@@ -339,8 +339,9 @@ static int load_cell(lua_State *L, const char *code, const char *name,
 
 /* ---- guarded library functions ----------------------------------------------- */
 
-/* load/loadfile/dofile take text only: precompiled chunks are not checked
- * by Lua and a forged one crashes the interpreter (and the kernel). */
+/* load/loadfile/dofile (and require, below) take text only: precompiled
+ * chunks are not checked by Lua and a forged one crashes the interpreter
+ * (and the kernel). */
 static int safe_load(lua_State *L)
 {
     int has_env = !lua_isnone(L, 4);
@@ -380,6 +381,27 @@ static int safe_dofile(lua_State *L)
         return lua_error(L);
     lua_call(L, 0, LUA_MULTRET);
     return lua_gettop(L) - 1;
+}
+
+/* require's searcher for Lua files, text only as loadfile: Lua's own
+ * loads binary chunks too. Upvalue 1 is the package table. */
+static int safe_searcher(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, lua_upvalueindex(1), "searchpath");
+    lua_pushstring(L, name);
+    lua_getfield(L, lua_upvalueindex(1), "path");
+    if (!lua_isfunction(L, -3) || !lua_isstring(L, -1))
+        return luaL_error(L, "package.path must be a string");
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, -2))
+        return 1;  /* where it looked, for require's message */
+    const char *file = lua_tostring(L, -2);
+    if (luaL_loadfilex(L, file, "t") != LUA_OK)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n"
+                          "\t%s", name, file, lua_tostring(L, -1));
+    lua_pushstring(L, file);
+    return 2;
 }
 
 /* A finalizer runs with hooks off, where no interrupt can stop it. */
@@ -497,6 +519,12 @@ static void guard_library(lua_State *L)
     lua_setglobal(L, "loadfile");
     lua_pushcfunction(L, safe_dofile);
     lua_setglobal(L, "dofile");
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "searchers");
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, safe_searcher, 1);
+    lua_rawseti(L, -2, 2);  /* Lua's own file searcher */
+    lua_pop(L, 2);
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, safe_setmetatable, 1);
     lua_setglobal(L, "setmetatable");

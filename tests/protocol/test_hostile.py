@@ -16,6 +16,7 @@ Tests that fail document kernel bugs (see each docstring).
 """
 import contextlib
 import os
+import tempfile
 import queue
 import threading
 import time
@@ -332,6 +333,20 @@ class SharedKernel(unittest.TestCase):
             "local f = load(string.dump(function() return 1 end))\n"
             "return f == nil")
         self.assertEqual(results(io), ["true"])
+
+    def test_require_refuses_binary_chunks_and_loads_text(self):
+        d = tempfile.mkdtemp(dir=os.environ.get("TRELLIS_TEST_TMP"))
+        c, io = self.run_cell(
+            "local d = %r\n"
+            "local f = io.open(d .. '/bin_mod.lua', 'wb')\n"
+            "f:write(string.dump(function() return 42 end)) f:close()\n"
+            "f = io.open(d .. '/text_mod.lua', 'w')\n"
+            "f:write('return 41 + 1') f:close()\n"
+            "package.path = d .. '/?.lua;' .. package.path\n"
+            "local ok, e = pcall(require, 'bin_mod')\n"
+            "return ok, tostring(e):find('binary chunk') ~= nil, "
+            "(require('text_mod'))" % d)
+        self.assertEqual(results(io), ["false\ttrue\t42"])
 
     # -- interrupts --
 
