@@ -1,14 +1,17 @@
 /* history.c - input history in SQLite: one row per stored cell, one session
  * per kernel start, so history_request can look across restarts. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "kernel/history.h"
+#include "kernel/kernel_int.h"
 
 struct trl__history {
     sqlite3 *db;
@@ -71,13 +74,21 @@ trl__history *trl__history_open(const char *path, trl_error *err)
     }
     mkdirs(dir);
     free(dir);
+    /* made private before SQLite writes a line into it (open's mode is
+     * filtered by the umask, hence fchmod) */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        if (fchmod(fd, 0600) != 0)
+            trl__log("history '%s': cannot make it private: %s", path,
+                     strerror(errno));
+        close(fd);
+    }
     if (sqlite3_open_v2(path, &h->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                             SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(h->db, 2000);
-    chmod(path, 0600);
     if (sqlite3_exec(h->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(h->db,
                      "INSERT INTO sessions(start) VALUES "

@@ -2,6 +2,7 @@
  * on the main thread; an orderly shutdown. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,9 @@ static int bind_channel(trl__kernel *k, void *s, trl__channel ch,
         /* A hard cap well above the limit: ZeroMQ drops such peers
          * silently, while messages between the two are logged and
          * dropped by the shell loop. */
-        int64_t max = (int64_t)k->max_message * 4;
+        int64_t max = k->max_message > (size_t)(INT64_MAX / 4)
+                          ? -1  /* no cap ZeroMQ could hold */
+                          : (int64_t)k->max_message * 4;
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
     }
     if (zmq_bind(s, ep) != 0)
