@@ -8,6 +8,8 @@
 
 #include "engines/lua/lua_int.h"
 #include "trellis/display.h"
+#include "trellis/model.h"
+#include "trellis/registry.h"
 
 static const char *const keywords[] = {
     "and", "break", "do", "else", "elseif", "end", "false", "for",
@@ -129,6 +131,45 @@ static void collect(lua_State *L, int idx, const char *prefix, size_t plen,
     lua_pop(L, 1);
 }
 
+/* features.get("ch -> registered frame names, models.get("ch -> model
+ * names: a string literal opened as the first argument of a call on the
+ * features or models library. Names go into set as "name" and "name@N".
+ * Returns whether the cursor is in such a string. */
+static int registry_names(trl__lua *e, const char *code, size_t q,
+                          size_t cursor, int set)
+{
+    lua_State *L = e->L;
+    if (q < 2 || code[q - 2] != '(' || !e->registry)
+        return 0;
+    size_t end = q - 2, begin = end;
+    while (begin > 0 && (is_name_char((unsigned char)code[begin - 1]) ||
+                         code[begin - 1] == '.' || code[begin - 1] == ':'))
+        begin--;
+    int frames = end - begin > 9 && strncmp(code + begin, "features.", 9) == 0;
+    int models = end - begin > 7 && strncmp(code + begin, "models.", 7) == 0;
+    if (!frames && !models)
+        return 0;
+    json_t *list = frames ? trl_registry_list(e->registry)
+                          : trl_registry_list_models(e->registry);
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) {
+        const char *name = json_string_value(json_object_get(v, "name"));
+        char spec[300];
+        snprintf(spec, sizeof spec, "%s@%lld", name ? name : "",
+                 (long long)json_integer_value(json_object_get(v, "version")));
+        for (int k = 0; name && k < 2; k++) {
+            const char *m = k ? spec : name;
+            if (strncmp(m, code + q, cursor - q) == 0) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, set, m);
+            }
+        }
+    }
+    json_decref(list);
+    return 1;
+}
+
 static int complete_impl(trl_engine *self, const char *code, size_t cursor,
                          trl_completion *out)
 {
@@ -158,8 +199,10 @@ static int complete_impl(trl_engine *self, const char *code, size_t cursor,
     while (q > 0 && code[q - 1] != '"' && code[q - 1] != '\'' &&
            code[q - 1] != '\n' && code[q - 1] != '[')
         q--;
-    if (q >= 2 && (code[q - 1] == '"' || code[q - 1] == '\'') &&
-        code[q - 2] == '[') {
+    int in_string = q >= 1 && (code[q - 1] == '"' || code[q - 1] == '\'');
+    if (in_string && registry_names(e, code, q, cursor, set)) {
+        out->cursor_start = q;
+    } else if (in_string && q >= 2 && code[q - 2] == '[') {
         size_t tend = q - 2, tstart = tend;
         while (tstart > 0 && (is_name_char((unsigned char)code[tstart - 1]) ||
                               code[tstart - 1] == '.' ||

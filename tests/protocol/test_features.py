@@ -142,6 +142,22 @@ class FeatureRegistryTests(unittest.TestCase):
         reply = self.kc.get_shell_msg(timeout=TIMEOUT)
         self.assertEqual(reply["content"]["matches"], ["monthly_spend"])
 
+    def test_completion_offers_registered_names_in_strings(self):
+        run(self.kc, 'f = features.read_csv("%s")\n'
+                     'features.register("churn_a", f)\n'
+                     'features.register("churn_b", f)\n'
+                     'features.register("churn_b", f)' % self.csv)
+        for code, want in [('g = features.get("ch', ["churn_a", "churn_a@1",
+                                                      "churn_b", "churn_b@1",
+                                                      "churn_b@2"]),
+                           ("features.version('churn_b@", ["churn_b@1",
+                                                           "churn_b@2"]),
+                           ('models.get("ch', [])]:
+            self.kc.complete(code, len(code))
+            c = self.kc.get_shell_msg(timeout=TIMEOUT)["content"]
+            self.assertEqual(c["matches"], want, code)
+            self.assertEqual(c["cursor_start"],
+                             max(code.rfind('"'), code.rfind("'")) + 1, code)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
