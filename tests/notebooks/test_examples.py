@@ -113,6 +113,9 @@ class Quickstart(ExampleChecks, unittest.TestCase):
         self.assertIn("<svg", page)
         self.assertIn("campaign_value", page)
         self.assertRegex(plain_of(cell), r"auc ↑ +[0-9.]+ \[[0-9.]+, [0-9.]+\]")
+        # a long metric name does not push its row out of line
+        rows = [l for l in plain_of(cell).split("\n") if "↑" in l or "↓" in l]
+        self.assertEqual(len({l.index("[") for l in rows}), 1, rows)
 
     def test_the_winner_is_promoted_through_its_gates(self):
         text = plain_of(cell_with(self.nb, '--gate "p99_ms@batch1 < 50"'))
