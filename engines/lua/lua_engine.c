@@ -638,6 +638,7 @@ static int exec_main(lua_State *L)
         a->rc = trl_ctx_interrupted(a->ctx) ? TRL_EINTR : TRL_EINVAL;
     else if (returns && lua_gettop(L) > 0)
         show_result(L, a->ctx);
+    a->e->settled = 1;
     return 0;
 }
 
@@ -672,10 +673,17 @@ int trl__lua_exec(trl__lua *e, trl_exec_ctx *ctx, lua_CFunction fn,
     if (!trl_ctx_interrupted(ctx))
         unhook(e);
     e->ctx = ctx;
+    e->settled = 0;
     lua_settop(L, 0);
     int rc = 0;
     int st = trl__lua_protect(L, fn, ud);
     unhook(e);
+    /* Once settled, only the interrupt hook can raise (at fn's own
+     * return): the cell has finished and its result is out, so it stands,
+     * as an interrupt that reaches an idle kernel is ignored. Failing it
+     * now would show a result and a KeyboardInterrupt for one cell. */
+    if (st != LUA_OK && e->settled)
+        st = LUA_OK;
     if (st != LUA_OK) {
         rc = TRL_EINVAL;
         if (st == LUA_ERRMEM)

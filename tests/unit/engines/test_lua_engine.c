@@ -19,10 +19,22 @@ typedef struct recorder {
     char err[8192];    /* stderr text */
 } recorder;
 
+typedef struct fixture fixture;
+static fixture *F;
+static void interrupt_engine(void);
+
+/* Set by a test: the next execute_result is followed at once by an
+ * interrupt, as a SIGINT landing just after the cell's result went out. */
+static int interrupt_on_result;
+
 static int rec_publish(void *ud, const char *type, json_t *content)
 {
     recorder *r = ud;
     json_array_append_new(r->msgs, json_pack("[s, o]", type, content));
+    if (interrupt_on_result && strcmp(type, "execute_result") == 0) {
+        interrupt_on_result = 0;
+        interrupt_engine();
+    }
     return 0;
 }
 
@@ -43,14 +55,17 @@ static int rec_input(void *ud, const char *prompt, int password,
     return 0;
 }
 
-typedef struct fixture {
+struct fixture {
     trl_engine *e;
     recorder rec;
     trl_exec_ctx ctx;
     int count;
-} fixture;
+};
 
-static fixture *F;
+static void interrupt_engine(void)
+{
+    F->e->ops->interrupt(F->e);
+}
 
 static int setup(void **state)
 {
@@ -300,6 +315,22 @@ static void test_interrupt_stops_a_long_string_rep(void **state)
     assert_string_equal(result_text(f), "\"ab-ab-ab\"");
 }
 
+/* The interrupt storm (tests/soak) found a cell reported with both its
+ * execute_result and a KeyboardInterrupt: the signal came after the result
+ * was out, and the hook raised at the cell's own return. */
+static void test_interrupt_after_the_result_is_too_late(void **state)
+{
+    fixture *f = *state;
+    interrupt_on_result = 1;
+    assert_int_equal(run(f, "x = 6\nx * 7", 0), 0);
+    assert_int_equal(interrupt_on_result, 0);  /* it did fire */
+    assert_false(f->ctx.failed);
+    assert_string_equal(result_text(f), "42");
+    run(f, "x + 1", 0);  /* and nothing is left to stop the next cell */
+    assert_false(f->ctx.failed);
+    assert_string_equal(result_text(f), "7");
+}
+
 static void test_os_exit_is_refused(void **state)
 {
     fixture *f = *state;
@@ -448,6 +479,7 @@ int main(void)
         T(test_memory_limit_is_an_error_not_a_crash),
         T(test_interrupt_stops_an_infinite_loop),
         T(test_interrupt_stops_a_long_string_rep),
+        T(test_interrupt_after_the_result_is_too_late),
         T(test_os_exit_is_refused),
         T(test_is_complete),
         T(test_completion),
