@@ -331,6 +331,50 @@ static void test_interrupt_after_the_result_is_too_late(void **state)
     assert_string_equal(result_text(f), "7");
 }
 
+static void on_alarm_sigint(int sig)
+{
+    (void)sig;
+    raise(SIGINT);  /* the kernel's own handler: flag, then the engine */
+}
+
+/* The storm found a short cell's result shown as `<number (tostring
+ * failed)>`: the repr's pcall had caught the interrupt, and the cell went
+ * on as if __tostring had failed. A repr interrupted stops the cell, and
+ * frees what it had built (the nested table leaked under ASan). */
+static void test_interrupt_in_a_repr_stops_the_cell(void **state)
+{
+    fixture *f = *state;
+    static const char *const cells[] = {
+        "setmetatable({}, {__tostring = function() while true do end end})",
+        "setmetatable({}, {__repr_html = function() while true do end end})",
+        "{1, setmetatable({}, {__tostring = function() while true do end "
+        "end})}",
+        "return 1, setmetatable({}, {__tostring = function() while true do "
+        "end end})",
+        /* a userdata: no records table is tried after its __repr_html */
+        "u = io.tmpfile()\n"
+        "debug.setmetatable(u, {__repr_html = function() while true do end "
+        "end})\nu",
+    };
+    assert_int_equal(trl__interrupt_install(), 0);
+    for (size_t i = 0; i < sizeof cells / sizeof *cells; i++) {
+        signal(SIGALRM, on_alarm_sigint);  /* C11's signal() is one-shot */
+        trl__interrupt_clear();
+        trl__interrupt_arm(f->e);
+        struct itimerval t = {{0, 0}, {0, 100000}};
+        setitimer(ITIMER_REAL, &t, NULL);
+        run(f, cells[i], 0);
+        trl__interrupt_disarm();
+        assert_true(f->ctx.failed);
+        assert_string_equal(f->ctx.ename, "KeyboardInterrupt");
+        assert_null(first(f, "execute_result"));
+    }
+    trl__interrupt_clear();
+    signal(SIGINT, SIG_DFL);
+    run(f, "2 * 21", 0);
+    assert_string_equal(result_text(f), "42");
+}
+
 static void test_os_exit_is_refused(void **state)
 {
     fixture *f = *state;
@@ -480,6 +524,7 @@ int main(void)
         T(test_interrupt_stops_an_infinite_loop),
         T(test_interrupt_stops_a_long_string_rep),
         T(test_interrupt_after_the_result_is_too_late),
+        T(test_interrupt_in_a_repr_stops_the_cell),
         T(test_os_exit_is_refused),
         T(test_is_complete),
         T(test_completion),
