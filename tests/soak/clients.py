@@ -412,11 +412,12 @@ class SoakClient(Client):
 
 class StormClient(Client):
     """Requests while interrupts rain: endless loops (Lua and SQL), short
-    cells (Lua and SQL), cells that spin 20 ms, or completions. A cell
-    either finishes with its right result or fails with KeyboardInterrupt;
-    an endless loop can only fail."""
+    cells (Lua and SQL), cells that spin 20 ms, results with a slow repr,
+    or completions. A cell either finishes with its right result or fails
+    with KeyboardInterrupt; an endless loop can only fail."""
 
-    KINDS = ("loop", "short", "spin", "sql", "sqlloop", "short")
+    KINDS = ("loop", "short", "spin", "sql", "sqlloop", "short", "keys",
+             "rows")
     ENDLESS = ("loop", "sqlloop")
 
     def __init__(self, info, name, depth, role):
@@ -444,10 +445,20 @@ class StormClient(Client):
                 "sql": "%%%%sql\nSELECT %d * 2 AS v" % n,
                 "sqlloop": "%%sql\nWITH RECURSIVE c(x) AS (SELECT 1 UNION "
                            "ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+                # results whose repr takes a few ms (3000 keys sorted; 300
+                # records as an HTML table too), so interrupts land in it
+                "keys": "k_%s = {}\nfor i = 1, 3000 do k_%s['k' .. i] = i "
+                        "end\nk_%s" % (self.name, self.name, self.name),
+                "rows": "r_%s = {}\nfor i = 1, 300 do r_%s[i] = {n = i, "
+                        "s = 'x' .. i} end\nr_%s"
+                        % (self.name, self.name, self.name),
                 }[kind]
+        result = {"keys": "{k1 = 1, k10 = 10, k100 = 100, ",
+                  "rows": '{{n = 1, s = "x1"}, {n = 2, s = "x2"}, '
+                  }.get(kind, str(2 * n))
         return self.send("execute_request",
                          execute_content(code, stop_on_error=False),
-                         {"kind": kind, "result": str(2 * n), "code": code})
+                         {"kind": kind, "result": result, "code": code})
 
     def check_reply(self, rec):
         c = rec["reply"]
@@ -481,11 +492,20 @@ class StormClient(Client):
             want = ["status", "execute_input", "execute_result", "status"]
             if types != want:
                 return self.error("%s ok: iopub %s" % (rec["kind"], types))
-            data = rec["iopub"][2][1]["data"].get("text/plain")
-            if (data != rec["result"] if rec["kind"] != "sql"
-                    else " %s\n" % rec["result"] not in data):
+            bundle = rec["iopub"][2][1]["data"]
+            data = bundle.get("text/plain")
+            kind = rec["kind"]
+            if kind == "sql":
+                bad = " %s\n" % rec["result"] not in data
+            elif kind in ("keys", "rows"):
+                bad = not data.startswith(rec["result"]) or (
+                    kind == "rows" and "<td>x1</td>"
+                    not in bundle.get("text/html", ""))
+            else:
+                bad = data != rec["result"]
+            if bad:
                 self.error("%s: result %r, expected %r"
-                           % (rec["kind"], data, rec["result"]))
+                           % (kind, data[:200], rec["result"]))
         elif types != ["status", "execute_input", "error", "status"]:
             self.error("%s interrupted: iopub %s" % (rec["kind"], types))
 

@@ -7,7 +7,8 @@
   idle for each request; the kernel's VmRSS grows < 5% after the first
   10,000 requests.
 - Storm: an interrupt every 10 ms for 10 s while cells run (endless Lua and
-  SQL loops among them) and completions are asked for, once with
+  SQL loops, short cells, results that take milliseconds to repr) and
+  completions are asked for, once with
   interrupt_request on control and once with SIGINT (KernelManager's, the
   kernelspec's interrupt_mode "signal", and kill). Every request gets one
   reply, ok with its right result or KeyboardInterrupt; afterwards the
