@@ -32,17 +32,20 @@ void trl__frames_clear(trl__frames *f);
 /* ---- signatures ---------------------------------------------------------- */
 
 /* Seen-signature set, as jupyter_client's digest_history: a signature may be
- * accepted once. Bounded: when full, the oldest half is forgotten. Safe to
- * share between threads. */
+ * accepted once. Bounded: it keeps at most max signatures and always the
+ * newest max/2; the table is allocated once. Safe to share between
+ * threads. */
 typedef struct trl__replay {
     pthread_mutex_t lock;
-    uint64_t *slots;     /* open addressing on a digest's first 8 bytes,
-                          * 0 = empty; grows with use, up to >= 2 * max */
-    size_t cap;          /* power of two */
-    size_t max;          /* entries kept before the oldest half goes */
-    size_t count;
-    uint64_t *order;     /* ring of the keys in insertion order */
-    size_t order_head;
+    uint64_t *slots;     /* open addressing, 0 = empty: a digest folded to
+                          * 64 bits, its top bit replaced by the entry's
+                          * generation */
+    size_t cap;          /* power of two, >= 2 * max: at most half full */
+    size_t max;          /* entries kept at most */
+    size_t gen_size;     /* entries per generation: max / 2 */
+    size_t count;        /* entries in both generations */
+    size_t current;      /* entries in the current generation */
+    uint64_t gen;        /* the current generation: 0 or the top bit */
 } trl__replay;
 
 int trl__replay_init(trl__replay *r, size_t max_entries);

@@ -609,7 +609,7 @@ typedef struct exec_args {
 } exec_args;
 
 /* Publishes the cell's returned values (stack 1..top) as its result. */
-static void show_result(lua_State *L, trl_exec_ctx *ctx)
+static void show_result(lua_State *L, trl__lua *e, trl_exec_ctx *ctx)
 {
     int top = lua_gettop(L), any = 0;
     for (int i = 1; i <= top; i++)
@@ -640,6 +640,15 @@ static void show_result(lua_State *L, trl_exec_ctx *ctx)
         const char *s = lua_tolstring(L, -1, &n);
         bundle = trl_display_text(s, n);
     }
+    /* The repr calls __tostring and __repr_html under pcall, so that a
+     * failing one cannot break the display; that pcall also catches the
+     * interrupt hook's error. An interrupt that came while the repr ran
+     * stops the cell here, rather than publish what the repr made of it
+     * ("<number (tostring failed)>"). */
+    if (e->hooked) {
+        json_decref(bundle);
+        trl__lua_raise_interrupt(L);
+    }
     /* `_` holds the last result, as in IPython; raw, so no user
      * __newindex on _G can fail here */
     lua_pushglobaltable(L);
@@ -665,7 +674,8 @@ static int exec_main(lua_State *L)
     if (trl__lua_call_user(a->e, 0, LUA_MULTRET) != LUA_OK)
         a->rc = trl_ctx_interrupted(a->ctx) ? TRL_EINTR : TRL_EINVAL;
     else if (returns && lua_gettop(L) > 0)
-        show_result(L, a->ctx);
+        show_result(L, a->e, a->ctx);
+    a->e->settled = 1;
     return 0;
 }
 
@@ -700,10 +710,17 @@ int trl__lua_exec(trl__lua *e, trl_exec_ctx *ctx, lua_CFunction fn,
     if (!trl_ctx_interrupted(ctx))
         unhook(e);
     e->ctx = ctx;
+    e->settled = 0;
     lua_settop(L, 0);
     int rc = 0;
     int st = trl__lua_protect(L, fn, ud);
     unhook(e);
+    /* Once settled, only the interrupt hook can raise (at fn's own
+     * return): the cell has finished and its result is out, so it stands,
+     * as an interrupt that reaches an idle kernel is ignored. Failing it
+     * now would show a result and a KeyboardInterrupt for one cell. */
+    if (st != LUA_OK && e->settled)
+        st = LUA_OK;
     if (st != LUA_OK) {
         rc = TRL_EINVAL;
         if (st == LUA_ERRMEM)

@@ -20,6 +20,8 @@ typedef struct trl__lua {
     int enforce;            /* user code runs: the memory limit binds */
     lua_State *volatile running;  /* the coroutine user code runs in, for
                                    * the SIGINT handler; NULL = L */
+    int settled;            /* the cell's code has returned and its result
+                             * is published: an interrupt is too late */
 } trl__lua;
 
 /* Calls fn(L) with ud as its only argument inside lua_pcall; returns the

@@ -244,38 +244,68 @@ static void add_repr(lua_State *L, sb *b, int idx, int depth)
     sb_addvalue(L, b);
 }
 
+/* Runs fn (arguments: the builder, the value at idx) under pcall, so that
+ * an error on the way, an interrupt above all (the hook fires at any call
+ * of a repr that sorts keys or runs __tostring), frees the builder before
+ * it goes on. fn's one result is left on the stack. */
+static void build_protected(lua_State *L, lua_CFunction fn, sb *b, int idx)
+{
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, b);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+        free(b->s);
+        memset(b, 0, sizeof *b);
+        lua_error(L);
+    }
+}
+
+static int repr_text_main(lua_State *L)
+{
+    add_repr(L, lua_touserdata(L, 1), 2, 0);
+    return 0;
+}
+
 void trl__lua_repr_text(lua_State *L, int idx)
 {
-    idx = lua_absindex(L, idx);
     sb b = {0};
-    add_repr(L, &b, idx, 0);
+    build_protected(L, repr_text_main, &b, lua_absindex(L, idx));
+    lua_pop(L, 1);
     sb_push(L, &b);
 }
 
-/* A sequence of tables with string keys, shown as rows. Pushes the HTML
- * and returns 1, or pushes nothing and returns 0. */
-static int records_html(lua_State *L, int t)
+static int not_records(lua_State *L)
 {
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+/* A sequence of tables with string keys (argument 2), shown as rows into
+ * the builder (argument 1). Returns true, or false when it is not one. */
+static int records_main(lua_State *L)
+{
+    sb *b = lua_touserdata(L, 1);
+    int t = 2;
     lua_Integer n = (lua_Integer)lua_rawlen(L, t);
     if (n < 1)
-        return 0;
+        return not_records(L);
     if (luaL_getmetafield(L, t, "__index")) {
         lua_pop(L, 1);  /* objects with methods are not records */
-        return 0;
+        return not_records(L);
     }
     lua_newtable(L);  /* set of column names */
     int cols = lua_gettop(L);
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_rawgeti(L, t, i) != LUA_TTABLE) {
             lua_pop(L, 2);
-            return 0;
+            return not_records(L);
         }
         lua_pushnil(L);
         while (lua_next(L, -2)) {
             lua_pop(L, 1);
             if (lua_type(L, -1) != LUA_TSTRING) {
                 lua_pop(L, 3);
-                return 0;
+                return not_records(L);
             }
             lua_pushvalue(L, -1);
             lua_pushboolean(L, 1);
@@ -288,33 +318,32 @@ static int records_html(lua_State *L, int t)
     lua_Integer nc = (lua_Integer)lua_rawlen(L, names);
     if (nc == 0) {
         lua_pop(L, 2);
-        return 0;
+        return not_records(L);
     }
-    sb b = {0};
-    sb_addstring(&b, "<table>\n<thead><tr><th></th>");
+    sb_addstring(b, "<table>\n<thead><tr><th></th>");
     for (lua_Integer c = 1; c <= nc; c++) {
         lua_rawgeti(L, names, c);
         size_t len;
         const char *s = lua_tolstring(L, -1, &len);
         char *h = trl_html_escape(s, len);
         lua_pop(L, 1);
-        sb_addstring(&b, "<th>");
-        sb_addstring(&b, h ? h : "");
-        sb_addstring(&b, "</th>");
+        sb_addstring(b, "<th>");
+        sb_addstring(b, h ? h : "");
+        sb_addstring(b, "</th>");
         free(h);
     }
-    sb_addstring(&b, "</tr></thead>\n<tbody>\n");
+    sb_addstring(b, "</tr></thead>\n<tbody>\n");
     lua_Integer shown = n > MAX_HTML_ROWS ? MAX_HTML_ROWS : n;
     for (lua_Integer i = 1; i <= shown; i++) {
         char th[48];
         snprintf(th, sizeof th, "<tr><th>%lld</th>", (long long)i);
-        sb_addstring(&b, th);
+        sb_addstring(b, th);
         lua_rawgeti(L, t, i);
         int row = lua_gettop(L);
         for (lua_Integer c = 1; c <= nc; c++) {
             lua_rawgeti(L, names, c);
             lua_rawget(L, row);
-            sb_addstring(&b, "<td>");
+            sb_addstring(b, "<td>");
             if (!lua_isnil(L, -1)) {
                 int v = lua_gettop(L);
                 if (lua_type(L, v) == LUA_TSTRING)
@@ -325,63 +354,90 @@ static int records_html(lua_State *L, int t)
                 const char *s = lua_tolstring(L, -1, &len);
                 char *h = trl_html_escape(s, len);
                 lua_pop(L, 1);
-                sb_addstring(&b, h ? h : "");
+                sb_addstring(b, h ? h : "");
                 free(h);
             }
             lua_pop(L, 1);
-            sb_addstring(&b, "</td>");
+            sb_addstring(b, "</td>");
         }
         lua_pop(L, 1);
-        sb_addstring(&b, "</tr>\n");
+        sb_addstring(b, "</tr>\n");
     }
-    sb_addstring(&b, "</tbody>\n</table>\n");
+    sb_addstring(b, "</tbody>\n</table>\n");
     if (shown < n) {
         char note[96];
         snprintf(note, sizeof note, "<p>%lld of %lld rows shown</p>\n",
                  (long long)shown, (long long)n);
-        sb_addstring(&b, note);
+        sb_addstring(b, note);
     }
-    sb_push(L, &b);
-    lua_replace(L, cols);
-    lua_pop(L, 1);
+    lua_pushboolean(L, 1);
     return 1;
 }
 
-/* Calls metamethod `field` of the value at idx; adds its string result to
- * the bundle as mime. */
-static void add_meta(lua_State *L, int idx, const char *field,
-                     const char *mime, json_t *bundle)
+/* Pushes the HTML table of records_main and returns 1, or pushes nothing
+ * and returns 0. */
+static int records_html(lua_State *L, int t)
 {
-    if (!luaL_getmetafield(L, idx, field))
-        return;
-    lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
-        size_t n;
-        const char *s = lua_tolstring(L, -1, &n);
-        trl_display_add(bundle, mime, s, n);
-    }
+    sb b = {0};
+    build_protected(L, records_main, &b, t);
+    int ok = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    if (!ok) {
+        free(b.s);
+        return 0;
+    }
+    sb_push(L, &b);
+    return 1;
+}
+
+/* Pushes the string metamethod `field` of the value at idx returns, or
+ * nil (none, or it failed). */
+static void push_meta(lua_State *L, int idx, const char *field)
+{
+    if (!luaL_getmetafield(L, idx, field)) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+}
+
+static void add_part(lua_State *L, int at, const char *mime, json_t *bundle)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, at, &n);
+    if (s)
+        trl_display_add(bundle, mime, s, n);
 }
 
 json_t *trl__lua_repr(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
+    /* Every part is made as a Lua string before the bundle exists, so an
+     * interrupt while one is made leaves no C memory behind. */
+    int top = lua_gettop(L);
     trl__lua_repr_text(L, idx);
-    size_t n;
-    const char *s = lua_tolstring(L, -1, &n);
-    json_t *bundle = trl_display_text(s, n);
-    lua_pop(L, 1);
-    if (!bundle)
-        return NULL;
+    lua_pushnil(L);  /* text/html */
+    lua_pushnil(L);  /* image/svg+xml */
     if (lua_type(L, idx) == LUA_TTABLE || lua_type(L, idx) == LUA_TUSERDATA) {
-        add_meta(L, idx, "__repr_html", "text/html", bundle);
-        add_meta(L, idx, "__repr_svg", "image/svg+xml", bundle);
-        if (lua_type(L, idx) == LUA_TTABLE &&
-            !json_object_get(bundle, "text/html") && records_html(L, idx)) {
-            s = lua_tolstring(L, -1, &n);
-            trl_display_add(bundle, "text/html", s, n);
-            lua_pop(L, 1);
-        }
+        push_meta(L, idx, "__repr_html");
+        lua_replace(L, top + 2);
+        push_meta(L, idx, "__repr_svg");
+        lua_replace(L, top + 3);
+        if (lua_type(L, idx) == LUA_TTABLE && lua_isnil(L, top + 2) &&
+            records_html(L, idx))
+            lua_replace(L, top + 2);
     }
+    size_t n;
+    const char *s = lua_tolstring(L, top + 1, &n);
+    json_t *bundle = trl_display_text(s, n);
+    if (bundle) {
+        add_part(L, top + 2, "text/html", bundle);
+        add_part(L, top + 3, "image/svg+xml", bundle);
+    }
+    lua_settop(L, top);
     return bundle;
 }

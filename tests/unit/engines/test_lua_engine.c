@@ -19,10 +19,22 @@ typedef struct recorder {
     char err[8192];    /* stderr text */
 } recorder;
 
+typedef struct fixture fixture;
+static fixture *F;
+static void interrupt_engine(void);
+
+/* Set by a test: the next execute_result is followed at once by an
+ * interrupt, as a SIGINT landing just after the cell's result went out. */
+static int interrupt_on_result;
+
 static int rec_publish(void *ud, const char *type, json_t *content)
 {
     recorder *r = ud;
     json_array_append_new(r->msgs, json_pack("[s, o]", type, content));
+    if (interrupt_on_result && strcmp(type, "execute_result") == 0) {
+        interrupt_on_result = 0;
+        interrupt_engine();
+    }
     return 0;
 }
 
@@ -43,14 +55,17 @@ static int rec_input(void *ud, const char *prompt, int password,
     return 0;
 }
 
-typedef struct fixture {
+struct fixture {
     trl_engine *e;
     recorder rec;
     trl_exec_ctx ctx;
     int count;
-} fixture;
+};
 
-static fixture *F;
+static void interrupt_engine(void)
+{
+    F->e->ops->interrupt(F->e);
+}
 
 static int setup(void **state)
 {
@@ -300,6 +315,66 @@ static void test_interrupt_stops_a_long_string_rep(void **state)
     assert_string_equal(result_text(f), "\"ab-ab-ab\"");
 }
 
+/* The interrupt storm (tests/soak) found a cell reported with both its
+ * execute_result and a KeyboardInterrupt: the signal came after the result
+ * was out, and the hook raised at the cell's own return. */
+static void test_interrupt_after_the_result_is_too_late(void **state)
+{
+    fixture *f = *state;
+    interrupt_on_result = 1;
+    assert_int_equal(run(f, "x = 6\nx * 7", 0), 0);
+    assert_int_equal(interrupt_on_result, 0);  /* it did fire */
+    assert_false(f->ctx.failed);
+    assert_string_equal(result_text(f), "42");
+    run(f, "x + 1", 0);  /* and nothing is left to stop the next cell */
+    assert_false(f->ctx.failed);
+    assert_string_equal(result_text(f), "7");
+}
+
+static void on_alarm_sigint(int sig)
+{
+    (void)sig;
+    raise(SIGINT);  /* the kernel's own handler: flag, then the engine */
+}
+
+/* The storm found a short cell's result shown as `<number (tostring
+ * failed)>`: the repr's pcall had caught the interrupt, and the cell went
+ * on as if __tostring had failed. A repr interrupted stops the cell, and
+ * frees what it had built (the nested table leaked under ASan). */
+static void test_interrupt_in_a_repr_stops_the_cell(void **state)
+{
+    fixture *f = *state;
+    static const char *const cells[] = {
+        "setmetatable({}, {__tostring = function() while true do end end})",
+        "setmetatable({}, {__repr_html = function() while true do end end})",
+        "{1, setmetatable({}, {__tostring = function() while true do end "
+        "end})}",
+        "return 1, setmetatable({}, {__tostring = function() while true do "
+        "end end})",
+        /* a userdata: no records table is tried after its __repr_html */
+        "u = io.tmpfile()\n"
+        "debug.setmetatable(u, {__repr_html = function() while true do end "
+        "end})\nu",
+    };
+    assert_int_equal(trl__interrupt_install(), 0);
+    for (size_t i = 0; i < sizeof cells / sizeof *cells; i++) {
+        signal(SIGALRM, on_alarm_sigint);  /* C11's signal() is one-shot */
+        trl__interrupt_clear();
+        trl__interrupt_arm(f->e);
+        struct itimerval t = {{0, 0}, {0, 100000}};
+        setitimer(ITIMER_REAL, &t, NULL);
+        run(f, cells[i], 0);
+        trl__interrupt_disarm();
+        assert_true(f->ctx.failed);
+        assert_string_equal(f->ctx.ename, "KeyboardInterrupt");
+        assert_null(first(f, "execute_result"));
+    }
+    trl__interrupt_clear();
+    signal(SIGINT, SIG_DFL);
+    run(f, "2 * 21", 0);
+    assert_string_equal(result_text(f), "42");
+}
+
 static void test_os_exit_is_refused(void **state)
 {
     fixture *f = *state;
@@ -448,6 +523,8 @@ int main(void)
         T(test_memory_limit_is_an_error_not_a_crash),
         T(test_interrupt_stops_an_infinite_loop),
         T(test_interrupt_stops_a_long_string_rep),
+        T(test_interrupt_after_the_result_is_too_late),
+        T(test_interrupt_in_a_repr_stops_the_cell),
         T(test_os_exit_is_refused),
         T(test_is_complete),
         T(test_completion),

@@ -153,6 +153,62 @@ static void test_eviction_keeps_newest_with_large_max(void **state)
     insert_many(1000, 10000, 1);
 }
 
+/* The soak (tests/soak) saw the kernel's memory grow until the 65536th
+ * message while the table doubled and an order ring filled: now the table
+ * is allocated once, and an eviction allocates nothing. */
+static void test_table_is_allocated_once(void **state)
+{
+    (void)state;
+    trl__replay r;
+    unsigned char d[32];
+    assert_int_equal(trl__replay_init(&r, 1000), 0);
+    uint64_t *slots = r.slots;
+    size_t cap = r.cap;
+    assert_true(cap >= 2000);
+    for (uint32_t i = 1; i <= 10000; i++) {
+        digest_of(d, i, 1);
+        assert_int_equal(trl__replay_check_add(&r, d), 0);
+        assert_ptr_equal(r.slots, slots);
+        assert_int_equal(r.cap, cap);
+    }
+    trl__replay_destroy(&r);
+}
+
+/* A digest whose key has home slot `slot` (when below the table's size),
+ * distinct for each i. */
+static void digest_at(unsigned char d[32], size_t slot, uint32_t i)
+{
+    uint64_t k = (uint64_t)i << 32 | (uint64_t)slot;
+    memset(d, 0, 32);
+    memcpy(d, &k, sizeof k);  /* the other words are 0: the key is k */
+}
+
+/* Dropping a generation moves the entries kept: runs of full slots that
+ * wrap past the table's end, and runs mixing homes, stay findable. */
+static void test_eviction_in_runs_that_wrap_around(void **state)
+{
+    (void)state;
+    trl__replay r;
+    unsigned char d[32];
+    assert_int_equal(trl__replay_init(&r, 8), 0);
+    size_t last = r.cap - 1;
+    for (uint32_t i = 1; i <= 1000; i++) {
+        /* homes at the end, at 0 and in between, interleaved */
+        size_t slot = i % 3 == 0 ? last : i % 3 == 1 ? 0 : last - 1;
+        digest_at(d, slot, i);
+        assert_int_equal(trl__replay_check_add(&r, d), 0);
+        assert_true(r.count <= r.max);
+        for (uint32_t j = i > 3 ? i - 3 : 1; j <= i; j++) {
+            size_t s = j % 3 == 0 ? last : j % 3 == 1 ? 0 : last - 1;
+            digest_at(d, s, j);
+            assert_int_equal(trl__replay_check_add(&r, d), 1);
+        }
+    }
+    digest_at(d, 1 % 3 == 0 ? last : 0, 1);
+    assert_int_equal(trl__replay_check_add(&r, d), 0);
+    trl__replay_destroy(&r);
+}
+
 /* ---- threads ------------------------------------------------------------- */
 
 #define THREADS 4
@@ -220,6 +276,8 @@ int main(void)
         cmocka_unit_test(test_eviction_keeps_newest_with_odd_and_tiny_max),
         cmocka_unit_test(test_eviction_survives_digests_sharing_one_slot),
         cmocka_unit_test(test_eviction_keeps_newest_with_large_max),
+        cmocka_unit_test(test_table_is_allocated_once),
+        cmocka_unit_test(test_eviction_in_runs_that_wrap_around),
         cmocka_unit_test(test_check_add_accepts_each_digest_once_across_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
