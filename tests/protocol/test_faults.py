@@ -1,0 +1,478 @@
+"""Faults: a kernel killed (kill -9) while it registers a frame or trains a
+model, a full disk, a read-only registry, and a client that vanishes in the
+middle of a cell.
+
+How each fault is made (as root in a container that may lack
+CAP_SYS_ADMIN, so nothing here needs mount except the tests that say so):
+
+- kill -9: SIGKILL to the kernel process at points read from the files
+  themselves (the -wal file filling during the write, the database file
+  growing during the checkpoint that follows the commit), at times during
+  training, and once the cell has replied. Each run starts from a copy of
+  a cleanly closed registry, so the -wal file starts empty and its size is
+  the write's progress. After each kill a copy of the files is checked
+  from Python (integrity_check, the set of versions, every version's
+  content hash recomputed from its column blobs, every model's artifact
+  hash), then a new kernel opens the same files, reads every version back,
+  registers again and shuts down cleanly.
+- full disk: RLIMIT_FSIZE set on the running kernel (prlimit), so writes
+  past the limit fail with EFBIG, as on a full disk; it needs no privilege.
+  Where mount is allowed, also a real full file system (a small tmpfs).
+- read-only registry: root ignores file modes, so the kernel is started
+  through setpriv without CAP_DAC_OVERRIDE (and the other capabilities that
+  bypass file modes): a 0400 file is then read-only to it, as to any user.
+  Where mount is allowed, also a read-only bind mount.
+- a client that vanishes: a client in a subprocess starts a cell and is
+  killed (SIGKILL); a new client connects with the same connection file.
+
+Run through ../with_kernelspec.sh; every wait has a timeout.
+"""
+import array
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import resource
+import shutil
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import start_new_kernel
+
+KERNEL = "trellis"
+TIMEOUT = 60
+
+# The frame whose registration is killed: ROWS rows of an i64 column `a`
+# (1..ROWS) and COLS f64 columns c_j = a * j + K, where K tells the runs
+# apart. 34 MB of column data: long enough to kill at many points of the
+# write, short enough for 15 runs.
+ROWS = 1 << 18
+COLS = 16
+FRAME_BYTES = ROWS * (COLS + 1) * 8
+
+BIG_FRAME = """
+local t = {}
+for i = 1, %(rows)d do t[i] = i end
+big = features.frame{a = t}
+for j = 1, %(cols)d do big["c" .. j] = big.a * j + %(k)d end
+"""
+REGISTER_BIG = BIG_FRAME + 'features.register("big", big)\n'
+
+TRAIN_ROWS = """
+local a, b = {}, {}
+for i = 1, 20000 do
+  a[i] = (i * 7919) % 1000 / 1000
+  b[i] = (i * 104729) % 997 / 997
+end
+tr = features.frame{a = a, b = b}
+tr.c = tr.a * tr.b
+tr.y = (tr.a + tr.b * 0.5 + tr.c):gt(0.9)
+features.register("train_rows", tr)
+"""
+TRAIN = ('m = models.train{name = "m", data = "train_rows@1", target = "y",'
+         ' params = {max_depth = 6, eta = 0.1, num_boost_round = %d,'
+         ' nthread = 1}}')
+
+# What a restarted kernel reads back: every frame version (each load
+# recomputes the content hash) with its row count and the sum of `a`, and
+# every model version (each load checks the artifact hash).
+READ_BACK = """
+for _, e in ipairs(features.list()) do
+  local ref = e.name .. "@" .. e.version
+  local g = features.get(ref)
+  print("frame", ref, #g, string.format("%.17g", g.a:sum()))
+end
+for _, e in ipairs(models.list()) do
+  local ref = e.name .. "@" .. e.version
+  print("model", models.get(ref).ref)
+end
+"""
+
+
+# ---- kernels and cells -------------------------------------------------------
+
+def start_kernel(registry, kernel_name=KERNEL):
+    env = dict(os.environ, TRELLIS_REGISTRY=registry)
+    return start_new_kernel(kernel_name=kernel_name, env=env,
+                            startup_timeout=TIMEOUT)
+
+
+def stop_kernel(km, kc, now=False):
+    for step in (kc.stop_channels,
+                 lambda: km.shutdown_kernel(now=now),
+                 km.cleanup_resources):
+        try:
+            step()
+        except Exception:
+            pass
+
+
+@contextlib.contextmanager
+def kernel(registry, kernel_name=KERNEL):
+    km, kc = start_kernel(registry, kernel_name)
+    try:
+        yield km, kc
+    finally:
+        stop_kernel(km, kc)
+
+
+def pid_of(km):
+    return km.provisioner.process.pid
+
+
+def run(kc, code, allow_error=False, timeout=TIMEOUT):
+    """(reply content, stdout) of code; fails on an error unless allowed."""
+    msg_id = kc.execute(code, store_history=False)
+    out = []
+    reply = None
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("no reply in %ds to %r" % (timeout,
+                                                            code[:80]))
+        if reply is None:
+            try:
+                m = kc.get_shell_msg(timeout=min(left, 0.05))
+                if m["parent_header"].get("msg_id") == msg_id:
+                    reply = m
+            except queue.Empty:
+                pass
+        try:
+            m = kc.get_iopub_msg(timeout=0.05 if reply is None else left)
+        except queue.Empty:
+            continue
+        if m["parent_header"].get("msg_id") != msg_id:
+            continue
+        if m["msg_type"] == "stream":
+            out.append(m["content"]["text"])
+        if (m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"
+                and reply is not None):
+            break
+    c = reply["content"]
+    if not allow_error and c["status"] != "ok":
+        raise AssertionError("%r failed: %s: %s" % (code[:80], c.get("ename"),
+                                                     c.get("evalue")))
+    return c, "".join(out)
+
+
+def size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+# ---- the registry file, read from Python ----------------------------------------
+
+def u64(v):
+    return struct.pack("<Q", v)
+
+
+def hash_blob(h, b):
+    """As store.c's hash_blob: length-prefixed; NULL is length 2^64-1."""
+    if b is None:
+        h.update(u64(2 ** 64 - 1))
+    else:
+        h.update(u64(len(b)))
+        h.update(b)
+
+
+def column_sum(dtype, data, valid):
+    a = array.array({"f64": "d", "i64": "q"}[dtype])
+    a.frombytes(data)
+    if valid is not None:
+        return sum(x for x, ok in zip(a, valid) if ok)
+    return sum(a)
+
+
+def read_registry(path):
+    """Checks the registry at path (closed: no kernel has it open) and
+    returns {"frames": {ref: (rows, sum of a, first c1)}, "models":
+    {ref}}. Fails on any damage: integrity_check, a version whose columns
+    do not hash to its content_hash, a model whose artifact does not hash
+    to its artifact_hash or that has no stage history."""
+    con = sqlite3.connect(path)
+    try:
+        ok = con.execute("PRAGMA integrity_check").fetchall()
+        assert ok == [("ok",)], "integrity_check: %r" % ok
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        frames = {}
+        for name, version, nrows, ncols, want in con.execute(
+                "SELECT name, version, nrows, ncols, content_hash FROM "
+                "frames"):
+            ref = "%s@%d" % (name, version)
+            h = hashlib.sha256(u64(nrows))
+            a_sum = first_c1 = None
+            cols = con.execute(
+                "SELECT position, col_name, dtype, data, valid, dictionary "
+                "FROM columns WHERE name = ? AND version = ? ORDER BY "
+                "position", (name, version)).fetchall()
+            assert [c[0] for c in cols] == list(range(ncols)), \
+                "%s: columns %r of %d" % (ref, [c[0] for c in cols], ncols)
+            for _, col, dtype, data, valid, dictionary in cols:
+                for b in (col.encode(), dtype.encode(), data):
+                    hash_blob(h, b)
+                hash_blob(h, valid)
+                hash_blob(h, dictionary)
+                if col == "a":
+                    a_sum = column_sum(dtype, data, valid)
+                if col == "c1":
+                    first_c1 = column_sum(dtype, data[:8], None)
+            assert h.hexdigest() == want, "%s: content hash" % ref
+            frames[ref] = (nrows, a_sum, first_c1)
+        models = set()
+        for name, version, artifact, want in con.execute(
+                "SELECT name, version, artifact, artifact_hash FROM models"):
+            ref = "%s@%d" % (name, version)
+            assert hashlib.sha256(artifact).hexdigest() == want, \
+                "%s: artifact hash" % ref
+            n = con.execute("SELECT count(*) FROM model_stages WHERE name = ?"
+                            " AND version = ?", (name, version)).fetchone()
+            assert n[0] >= 1, "%s: no stage history" % ref
+            models.add(ref)
+        orphans = con.execute("SELECT count(*) FROM model_stages s WHERE NOT "
+                              "EXISTS (SELECT 1 FROM models m WHERE m.name = "
+                              "s.name AND m.version = s.version)").fetchone()
+        assert orphans[0] == 0, "stage history of a model that is not there"
+        return {"frames": frames, "models": models}
+    finally:
+        con.close()
+
+
+def snapshot(path, into):
+    """Copies the registry as a kill left it (the file and its -wal, not
+    the -shm, which a new connection rebuilds from the -wal as a restarted
+    kernel does) and reads the copy, so the original stays for the kernel
+    to recover."""
+    assert not os.path.exists(path + "-journal"), "a rollback journal in " \
+        "WAL mode"
+    copy = os.path.join(into, "snapshot.sqlite")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(copy + suffix):
+            os.unlink(copy + suffix)
+    shutil.copyfile(path, copy)
+    if os.path.exists(path + "-wal"):
+        shutil.copyfile(path + "-wal", copy + "-wal")
+    return read_registry(copy)
+
+
+def close_cleanly(path):
+    """Checkpoints everything into the file and removes the -wal, as the
+    last connection to close does."""
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    assert not os.path.exists(path + "-wal")
+
+
+# ---- killing at a point ----------------------------------------------------------
+
+def kill_at(km, kc, msg_id, registry, point):
+    """Waits for point, a (kind, value) pair, then SIGKILLs the kernel:
+    "wal" kills once the -wal file holds value bytes, "db" once the
+    database file has grown by value bytes (the checkpoint copies the
+    committed pages into it), "run" value seconds after the cell started
+    (its execute_input), "idle" after the cell replied. Returns what the
+    files held once the kernel was dead and whether the cell had replied."""
+    kind, value = point
+    wal = registry + "-wal"
+    db0 = size(registry)
+    started = None
+    replied = False
+    deadline = time.monotonic() + TIMEOUT
+    next_look = 0.0
+    while True:
+        now = time.monotonic()
+        if now > deadline:
+            raise AssertionError("kill point %r never came" % (point,))
+        if kind == "wal" and size(wal) >= value:
+            break
+        if kind == "db" and size(registry) - db0 >= value:
+            break
+        if kind == "run" and started is not None and now - started >= value:
+            break
+        if now < next_look:
+            continue
+        # the channels every few ms: the files are what must be watched
+        # closely
+        next_look = now + 0.003
+        while started is None:
+            try:
+                m = kc.get_iopub_msg(timeout=0)
+            except queue.Empty:
+                break
+            if (m["parent_header"].get("msg_id") == msg_id
+                    and m["msg_type"] == "execute_input"):
+                started = time.monotonic()
+        try:
+            m = kc.get_shell_msg(timeout=0)
+        except queue.Empty:
+            continue
+        if m["parent_header"].get("msg_id") == msg_id:
+            replied = True
+            if m["content"]["status"] != "ok":
+                raise AssertionError("the cell failed before its kill: %s"
+                                     % m["content"].get("evalue"))
+            break
+    os.kill(pid_of(km), signal.SIGKILL)
+    km.provisioner.process.wait()
+    return {"wal": size(wal), "db_growth": size(registry) - db0,
+            "replied": replied}
+
+
+class KillDuringWrite(unittest.TestCase):
+    """kill -9 while a frame is registered or a model trained: afterwards
+    the file is intact and holds the old versions or the old ones and the
+    new one, whole; a new kernel on the same file reads every version and
+    registers again."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="trellis-faults-")
+        cls.baseline = os.path.join(cls.dir, "baseline.sqlite")
+        cls.registry = os.path.join(cls.dir, "registry.sqlite")
+        cls.report = []
+        with kernel(cls.baseline) as (km, kc):
+            run(kc, 'features.register("small", features.frame{a = {1, 2, '
+                    '3}})')
+            run(kc, REGISTER_BIG % {"rows": ROWS, "cols": COLS, "k": 0})
+            run(kc, TRAIN_ROWS)
+            t0 = time.monotonic()
+            run(kc, TRAIN % 60)
+            cls.train_seconds = time.monotonic() - t0
+        close_cleanly(cls.baseline)
+        cls.old = read_registry(cls.baseline)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        for line in cls.report:
+            print(line, file=sys.stderr)
+
+    def fresh_registry(self):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.registry + suffix):
+                os.unlink(self.registry + suffix)
+        shutil.copyfile(self.baseline, self.registry)
+
+    def kill_once(self, code, point):
+        """Runs code on a kernel over a fresh copy of the baseline, kills it
+        at point; returns (what the files held, the registry read back)."""
+        self.fresh_registry()
+        km, kc = start_kernel(self.registry)
+        try:
+            msg_id = kc.execute(code, store_history=False)
+            state = kill_at(km, kc, msg_id, self.registry, point)
+        finally:
+            stop_kernel(km, kc, now=True)
+        return state, snapshot(self.registry, self.dir)
+
+    def restart_and_register(self, seen, register):
+        """A new kernel on the files the kill left: it reads back every
+        version Python saw (same rows and sums), registers with `register`,
+        and after a clean shutdown nothing of the crash is left over."""
+        with kernel(self.registry) as (km, kc):
+            _, out = run(kc, READ_BACK)
+            frames, models = {}, set()
+            for line in out.splitlines():
+                f = line.split("\t")
+                if f[0] == "frame":
+                    frames[f[1]] = (int(f[2]), float(f[3]))
+                else:
+                    models.add(f[1])
+            self.assertEqual(set(frames), set(seen["frames"]))
+            for ref, (rows, a_sum, _) in seen["frames"].items():
+                self.assertEqual(frames[ref][0], rows, ref)
+                # the kernel sums in its own order
+                self.assertAlmostEqual(frames[ref][1], a_sum,
+                                       delta=abs(a_sum) * 1e-12, msg=ref)
+            self.assertEqual(models, seen["models"])
+            run(kc, register)
+            self.assertEqual(run(kc, "print(1 + 1)")[1], "2\n")
+        self.assertFalse(os.path.exists(self.registry + "-wal"),
+                         "a clean shutdown left the -wal file")
+        read_registry(self.registry)
+
+    def outcome(self, seen, new_frames=(), new_models=()):
+        """"old" or "new", failing on any other set of versions."""
+        old_f, old_m = set(self.old["frames"]), self.old["models"]
+        got_f, got_m = set(seen["frames"]), seen["models"]
+        self.assertEqual({r: v for r, v in seen["frames"].items()
+                          if r in old_f}, self.old["frames"])
+        if got_f == old_f and got_m == old_m:
+            return "old"
+        self.assertEqual((got_f, got_m), (old_f | set(new_frames),
+                                          old_m | set(new_models)),
+                         "versions neither old nor old + new")
+        return "new"
+
+    def test_kill_while_registering_a_frame(self):
+        wal_points = [1, FRAME_BYTES // 10, FRAME_BYTES * 3 // 10,
+                      FRAME_BYTES // 2, FRAME_BYTES * 7 // 10,
+                      FRAME_BYTES * 9 // 10, FRAME_BYTES]
+        db_points = [1, FRAME_BYTES // 4, FRAME_BYTES // 2,
+                     FRAME_BYTES * 3 // 4, FRAME_BYTES * 49 // 50]
+        points = ([("run", 0.02)] + [("wal", n) for n in wal_points]
+                  + [("db", n) for n in db_points] + [("idle", None)])
+        outcomes = []
+        for k, point in enumerate(points, start=1):
+            code = REGISTER_BIG % {"rows": ROWS, "cols": COLS, "k": k}
+            state, seen = self.kill_once(code, point)
+            got = self.outcome(seen, new_frames=["big@2"])
+            if got == "new":
+                # the whole new frame: its own K, all its rows
+                self.assertEqual(seen["frames"]["big@2"][0], ROWS)
+                self.assertEqual(seen["frames"]["big@2"][2], 1.0 + k)
+            # what must have happened, from what the files held at the kill
+            if state["replied"] or state["db_growth"] > 0:
+                self.assertEqual(got, "new", "committed, then lost: %r"
+                                 % state)
+            elif state["wal"] < FRAME_BYTES:
+                self.assertEqual(got, "old", "registered from a WAL too "
+                                 "short to hold it: %r" % state)
+            outcomes.append(got)
+            self.report.append(
+                "frame kill %-5s %-9s -> wal %9d, db +%9d, replied %-5s: %s"
+                % (point[0], point[1], state["wal"], state["db_growth"],
+                   state["replied"], got))
+            self.restart_and_register(
+                seen, 'features.register("small", features.frame{a = {4}})')
+        # the points fell both before and after the commit
+        self.assertGreaterEqual(outcomes.count("old"), 4, outcomes)
+        self.assertGreaterEqual(outcomes.count("new"), 4, outcomes)
+
+    def test_kill_while_training_and_registering_a_model(self):
+        t = self.train_seconds
+        points = [("run", t * 0.1), ("run", t * 0.5), ("run", t * 0.8),
+                  ("wal", 1), ("wal", 64 << 10), ("idle", None)]
+        outcomes = []
+        for point in points:
+            state, seen = self.kill_once(TRAIN % 60, point)
+            got = self.outcome(seen, new_models=["m@2"])
+            if state["replied"]:
+                self.assertEqual(got, "new")
+            elif state["wal"] == 0:
+                self.assertEqual(got, "old")
+            outcomes.append(got)
+            self.report.append(
+                "model kill %-5s %-9s -> wal %9d, replied %-5s: %s"
+                % (point[0], point[1] if point[0] != "run"
+                   else "%.2fs" % point[1], state["wal"], state["replied"],
+                   got))
+            self.restart_and_register(seen, TRAIN % 5)
+        self.assertIn("old", outcomes)
+        self.assertIn("new", outcomes)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
