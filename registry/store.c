@@ -176,11 +176,42 @@ static int name_error(const char *name, trl_error *err)
                          "starting with a digit (as in 'churn_v2')", name);
 }
 
-/* Fills err from the connection's last error, naming the file. Call it
- * before any ROLLBACK, which replaces the message. */
+/* What the user can do about the errors that are theirs to fix, or NULL.
+ * A full disk reaches us as SQLITE_FULL (ENOSPC, or a short write at the
+ * file size limit) or as an I/O error whose errno is ENOSPC, EDQUOT or
+ * EFBIG (a write that starts at the limit: SQLite calls only ENOSPC
+ * "full"). sqlite3_system_errno is read for I/O errors only: SQLite
+ * updates it for those alone. */
+static const char *db_error_hint(sqlite3 *db)
+{
+    int primary = sqlite3_errcode(db);
+    int sys = primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN
+                  ? sqlite3_system_errno(db) : 0;
+    if (primary == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT ||
+        sys == EFBIG)
+        return "the disk is full (or a file size limit or quota is "
+               "reached) and the registry is unchanged: free space on the "
+               "disk that holds it, or set TRELLIS_REGISTRY to a file on "
+               "another disk and restart the kernel";
+    if (primary == SQLITE_READONLY || sys == EROFS)
+        return "the file is read-only to this kernel, which can still read "
+               "it: to register, make it writable (chmod u+w, or mount it "
+               "read-write), or set TRELLIS_REGISTRY to a writable file and "
+               "restart the kernel";
+    return NULL;
+}
+
+/* Fills err from the connection's last error, naming the file and, when
+ * the user can fix it, how. Call it before any ROLLBACK, which replaces
+ * the message. */
 int trl__registry_db_error(const trl_registry *r, const char *what, trl_error *err)
 {
     int code = sqlite3_errcode(r->db) == SQLITE_NOMEM ? TRL_ENOMEM : TRL_EIO;
+    const char *hint = db_error_hint(r->db);
+    if (hint)
+        return trl_error_set(err, code, "feature registry '%s': %s: %s "
+                             "(SQLite: %s)", r->path, what, hint,
+                             sqlite3_errmsg(r->db));
     return trl_error_set(err, code, "feature registry '%s': %s: %s", r->path,
                          what, sqlite3_errmsg(r->db));
 }
