@@ -231,16 +231,20 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
 
     char *rpath = config->registry_path ? strdup(config->registry_path)
                                         : trl_registry_default_path();
+    trl_error rerr = {0};
     if (rpath) {
-        trl_error rerr;
         k->registry = trl_registry_open(rpath, &rerr);
         if (!k->registry)
             trl__log("feature registry unavailable: %s", rerr.message);
         free(rpath);
+    } else {
+        trl_error_set(&rerr, TRL_EINVAL, "it has no file: set "
+                      "TRELLIS_REGISTRY (or HOME) and restart the kernel");
     }
     trl_registry_set_interrupt(trl__interrupt_pending);
 
-    trl_engine_config ec = {config->memory_limit, k->registry, k->engines,
+    trl_engine_config ec = {config->memory_limit, k->registry,
+                            k->registry ? NULL : rerr.message, k->engines,
                             &k->n_engines};
     k->engines[0] = trl_lua_engine_new(&ec, err);
     if (!k->engines[0]) {
