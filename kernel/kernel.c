@@ -219,6 +219,12 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
     if (!k)
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
     int rc;
+    /* A write past the file size limit (ulimit -f, RLIMIT_FSIZE) raises
+     * SIGXFSZ, whose default kills the kernel with every unsaved variable;
+     * ignored, the write fails with EFBIG and the registry reports a full
+     * disk (PostgreSQL ignores it for the same reason). Before the
+     * registry and history are opened: opening may write. */
+    signal(SIGXFSZ, SIG_IGN);
     k->main_thread = pthread_self();
     k->max_message = env_size("TRELLIS_MAX_MESSAGE", DEFAULT_MAX_MESSAGE);
     trl__uuid(k->session);

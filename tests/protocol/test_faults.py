@@ -133,8 +133,9 @@ def run(kc, code, allow_error=False, timeout=TIMEOUT):
     msg_id = kc.execute(code, store_history=False)
     out = []
     reply = None
+    idle = False
     deadline = time.monotonic() + timeout
-    while True:
+    while reply is None or not idle:
         left = deadline - time.monotonic()
         if left <= 0:
             raise AssertionError("no reply in %ds to %r" % (timeout,
@@ -146,18 +147,18 @@ def run(kc, code, allow_error=False, timeout=TIMEOUT):
                     reply = m
             except queue.Empty:
                 pass
+        if idle:
+            continue
         try:
-            m = kc.get_iopub_msg(timeout=0.05 if reply is None else left)
+            m = kc.get_iopub_msg(timeout=min(left, 0.05))
         except queue.Empty:
             continue
         if m["parent_header"].get("msg_id") != msg_id:
             continue
         if m["msg_type"] == "stream":
             out.append(m["content"]["text"])
-        if (m["msg_type"] == "status"
-                and m["content"]["execution_state"] == "idle"
-                and reply is not None):
-            break
+        idle = (m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle")
     c = reply["content"]
     if not allow_error and c["status"] != "ok":
         raise AssertionError("%r failed: %s: %s" % (code[:80], c.get("ename"),
@@ -472,6 +473,122 @@ class KillDuringWrite(unittest.TestCase):
             self.restart_and_register(seen, TRAIN % 5)
         self.assertIn("old", outcomes)
         self.assertIn("new", outcomes)
+
+
+# ---- a full disk ------------------------------------------------------------------
+
+def try_mount(args, target):
+    """Runs mount; None when it worked, else why not (no CAP_SYS_ADMIN in
+    most containers)."""
+    try:
+        r = subprocess.run(["mount"] + args + [target], capture_output=True,
+                           text=True, timeout=30)
+    except OSError as e:
+        return str(e)
+    return None if r.returncode == 0 else (r.stderr.strip() or "failed")
+
+
+def umount(target):
+    subprocess.run(["umount", "-l", target], capture_output=True, timeout=30)
+
+
+def frames_of(kc):
+    """{ref: rows} of every registered frame version, as the kernel reads
+    them."""
+    _, out = run(kc, READ_BACK)
+    return {f[1]: int(f[2]) for f in (line.split("\t")
+                                     for line in out.splitlines())
+            if f[0] == "frame"}
+
+
+class FullDisk(unittest.TestCase):
+    """A register that does not fit: an error naming the registry, saying
+    the disk is full and what to do; nothing half-registered; the kernel
+    keeps working and registers again once there is room."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="trellis-full-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def assert_full_error(self, reply, registry):
+        self.assertEqual(reply["status"], "error")
+        e = reply["evalue"]
+        for want in (registry, "cannot register 'big'", "disk is full",
+                     "free space", "TRELLIS_REGISTRY"):
+            self.assertIn(want, e)
+
+    def test_register_past_the_file_size_limit(self):
+        registry = os.path.join(self.dir, "registry.sqlite")
+        with kernel(registry) as (km, kc):
+            run(kc, 'features.register("small", features.frame{a = {1, 2, '
+                    '3}})')
+            run(kc, BIG_FRAME % {"rows": ROWS, "cols": COLS, "k": 1})
+            pid = pid_of(km)
+            soft, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+            # room for what the files hold, not for the frame; the soft
+            # limit alone, which may be raised again without privilege
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (8 << 20, hard))
+            reply, _ = run(kc, 'features.register("big", big)',
+                           allow_error=True)
+            self.assert_full_error(reply, registry)
+            self.assertTrue(km.is_alive())
+            self.assertEqual(frames_of(kc), {"small@1": 3})
+            self.assertEqual(snapshot(registry, self.dir)["frames"].keys(),
+                             {"small@1"})
+            # what fits still registers; the cell after runs
+            run(kc, 'features.register("small", big:head(1000))')
+            self.assertEqual(run(kc, "print(#big)")[1], "%d\n" % ROWS)
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (soft, hard))
+            self.assertEqual(run(kc, 'print(features.register("big", '
+                                     'big))')[1], "big@1\n")
+            self.assertEqual(frames_of(kc), {"small@1": 3, "small@2": 1000,
+                                             "big@1": ROWS})
+        self.assertEqual(set(read_registry(registry)["frames"]),
+                         {"small@1", "small@2", "big@1"})
+
+    def test_register_on_a_full_file_system(self):
+        mnt = os.path.join(self.dir, "mnt")
+        os.mkdir(mnt)
+        why = try_mount(["-t", "tmpfs", "-o", "size=24m", "trellis-full"],
+                        mnt)
+        if why:
+            self.skipTest("cannot mount a small tmpfs here (%s); the file "
+                          "size limit test makes the full disk" % why)
+        self.addCleanup(umount, mnt)
+        registry = os.path.join(mnt, "registry.sqlite")
+        filler = os.path.join(mnt, "filler")
+        with kernel(registry) as (km, kc):
+            run(kc, 'features.register("small", features.frame{a = {1, 2, '
+                    '3}})')
+            run(kc, BIG_FRAME % {"rows": ROWS, "cols": COLS, "k": 1})
+            with open(filler, "wb") as f:
+                f.write(b"\0" * (8 << 20))
+            reply, _ = run(kc, 'features.register("big", big)',
+                           allow_error=True)
+            self.assert_full_error(reply, registry)
+            self.assertEqual(frames_of(kc), {"small@1": 3})
+            self.assertEqual(run(kc, "print(1 + 1)")[1], "2\n")
+            os.unlink(filler)
+            self.assertEqual(run(kc, 'print(features.register("mid", '
+                                     'big:head(20000)))')[1], "mid@1\n")
+            # a kernel that opens a new registry on the full disk says why
+            # a cell cannot use it
+            with open(filler, "wb") as f:
+                try:
+                    f.write(b"\0" * (64 << 20))
+                except OSError:
+                    pass
+            with kernel(os.path.join(mnt, "new.sqlite")) as (km2, kc2):
+                reply, _ = run(kc2, "features.list()", allow_error=True)
+                self.assertIn("the feature registry is not available: "
+                              "feature registry", reply["evalue"])
+                self.assertIn("disk is full", reply["evalue"])
+                self.assertEqual(run(kc2, "print(1 + 1)")[1], "2\n")
+            os.unlink(filler)
+        self.assertEqual(set(read_registry(registry)["frames"]),
+                         {"small@1", "mid@1"})
 
 
 if __name__ == "__main__":
