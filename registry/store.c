@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -349,6 +350,56 @@ static int create_private(const trl_registry *r, int *created,
     return 0;
 }
 
+/* A registry on a read-only file system (a team's registry mounted
+ * read-only, a read-only volume) cannot be read in WAL mode as it is:
+ * SQLite keeps the WAL index in a -shm file beside the database and cannot
+ * make one there. With no -wal file beside it, the database file holds
+ * every committed version (the last kernel to close it checkpointed), so
+ * it is reopened immutable: read-only, without locks or -shm. Registering
+ * then fails as on any read-only file. With a -wal file there is nothing
+ * to do: SQLite reads it read-only itself when its -shm is there too, and
+ * ignoring it would hide versions. 1 when reopened, 0 when not tried, -1
+ * when the reopen failed (r->db then holds its error). */
+static int reopen_immutable(trl_registry *r)
+{
+    struct statvfs fs;
+    struct stat st;
+    size_t n = strlen(r->path);
+    char *wal = malloc(n + 5);
+    char *uri = malloc(3 * n + 32);
+    if (!wal || !uri) {
+        free(wal);
+        free(uri);
+        return 0;
+    }
+    snprintf(wal, n + 5, "%s-wal", r->path);
+    int eligible = statvfs(r->path, &fs) == 0 && (fs.f_flag & ST_RDONLY) &&
+                   stat(wal, &st) != 0 && errno == ENOENT;
+    free(wal);
+    if (!eligible) {
+        free(uri);
+        return 0;
+    }
+    /* a URI, so every byte outside the unreserved set is %-escaped */
+    char *p = uri + sprintf(uri, "file:");
+    for (const unsigned char *c = (const unsigned char *)r->path; *c; c++) {
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+            (*c >= '0' && *c <= '9') || strchr("/._~-", *c))
+            *p++ = (char)*c;
+        else
+            p += sprintf(p, "%%%02X", *c);
+    }
+    strcpy(p, "?immutable=1");
+    sqlite3_close(r->db);
+    r->db = NULL;
+    int rc = sqlite3_open_v2(uri, &r->db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+                                 SQLITE_OPEN_URI,
+                             NULL);
+    free(uri);
+    return rc == SQLITE_OK ? 1 : -1;
+}
+
 static int user_version(trl_registry *r, int *out)
 {
     sqlite3_stmt *st;
@@ -451,6 +502,17 @@ trl_registry *trl_registry_open(const char *path, trl_error *err)
      * worth an fsync since registering is rare. A read-only file that is
      * not in WAL mode yet stays as it is: reads still work. */
     int rc = sqlite3_exec(r->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    if (rc == SQLITE_CANTOPEN && plain && !created) {
+        int reopened = reopen_immutable(r);
+        if (reopened < 0 && !r->db) {
+            trl_error_set(err, TRL_ENOMEM, "out of memory");
+            goto fail_db;
+        }
+        if (reopened)
+            rc = reopened < 0 ? SQLITE_CANTOPEN
+                              : sqlite3_exec(r->db, "PRAGMA journal_mode=WAL",
+                                             NULL, NULL, NULL);
+    }
     if (rc != SQLITE_OK && rc != SQLITE_READONLY) {
         trl__registry_db_error(r, "cannot open", err);
         goto fail_db;

@@ -591,5 +591,129 @@ class FullDisk(unittest.TestCase):
                          {"small@1", "mid@1"})
 
 
+# ---- a read-only registry -----------------------------------------------------------
+
+# The capabilities that let root read and write whatever the file modes say.
+FILE_MODE_CAPS = "-dac_override,-dac_read_search,-fowner"
+
+
+def install_kernelspec_without_file_mode_caps(into):
+    """A kernelspec trellis_nodac under into/kernels that starts Trellis
+    through setpriv without FILE_MODE_CAPS, so file modes bind it even as
+    root; None when setpriv cannot drop them here (no setpriv, or no
+    CAP_SETPCAP), else the JUPYTER_PATH entry."""
+    try:
+        r = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set="
+                            + FILE_MODE_CAPS, "--", "true"],
+                           capture_output=True, timeout=30)
+    except OSError:
+        return None
+    if r.returncode != 0:
+        return None
+    spec = KernelSpecManager().get_kernel_spec(KERNEL)
+    d = os.path.join(into, "kernels", "trellis_nodac")
+    os.makedirs(d)
+    with open(os.path.join(d, "kernel.json"), "w") as f:
+        json.dump({"argv": ["setpriv", "--inh-caps=-all", "--bounding-set="
+                            + FILE_MODE_CAPS, "--"] + spec.argv,
+                   "display_name": "Trellis (file modes bind)",
+                   "language": spec.language,
+                   "interrupt_mode": spec.interrupt_mode}, f)
+    return into
+
+
+def restore_env(name, value):
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+class ReadOnlyRegistry(unittest.TestCase):
+    """A registry the kernel may read but not write: every version reads,
+    a register is a clear error that says what to do, and the kernel
+    keeps working."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="trellis-ro-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def make_registry(self, path):
+        with kernel(path) as (km, kc):
+            run(kc, 'features.register("small", features.frame{a = {1, 2, '
+                    '3}})')
+            run(kc, TRAIN_ROWS)
+            run(kc, TRAIN % 5)
+        self.assertFalse(os.path.exists(path + "-wal"))
+        return read_registry(path)
+
+    def check_read_only(self, registry, kernel_name=KERNEL, source=None):
+        """source: the same file where Python can open it (SQLite cannot
+        read a WAL file on a read-only mount either)."""
+        source = source or registry
+        before = read_registry(source)
+        with kernel(registry, kernel_name) as (km, kc):
+            self.assertEqual(frames_of(kc), {"small@1": 3,
+                                             "train_rows@1": 20000})
+            reply, _ = run(kc, 'features.register("small", '
+                               'features.frame{a = {4}})', allow_error=True)
+            self.assertEqual(reply["status"], "error")
+            for want in (registry, "cannot register 'small'",
+                         "read-only to this kernel", "chmod u+w",
+                         "TRELLIS_REGISTRY"):
+                self.assertIn(want, reply["evalue"])
+            reply, _ = run(kc, TRAIN % 5, allow_error=True)
+            self.assertIn("cannot register model 'm'", reply["evalue"])
+            self.assertIn("read-only to this kernel", reply["evalue"])
+            # it still reads, models too, and runs cells
+            _, out = run(kc, 'print(#features.get("small"), '
+                             'models.get("m@1").ref)')
+            self.assertEqual(out, "3\tm@1\n")
+            self.assertEqual(run(kc, "print(1 + 1)")[1], "2\n")
+        self.assertEqual(read_registry(source), before)
+
+    def test_file_the_kernel_may_not_write(self):
+        """A 0400 file: root ignores modes, so the kernel runs without the
+        capabilities that let it (setpriv); a user that is not root needs
+        no setpriv."""
+        registry = os.path.join(self.dir, "registry.sqlite")
+        self.make_registry(registry)
+        os.chmod(registry, 0o400)
+        name = KERNEL
+        if os.geteuid() == 0:
+            path = install_kernelspec_without_file_mode_caps(self.dir)
+            if path is None:
+                self.skipTest("setpriv cannot drop CAP_DAC_OVERRIDE here, "
+                              "and root writes a 0400 file regardless")
+            old = os.environ.get("JUPYTER_PATH")
+            os.environ["JUPYTER_PATH"] = os.pathsep.join(
+                [path] + ([old] if old else []))
+            self.addCleanup(restore_env, "JUPYTER_PATH", old)
+            name = "trellis_nodac"
+        self.check_read_only(registry, name)
+        self.assertEqual(os.stat(registry).st_mode & 0o777, 0o400)
+
+    def test_read_only_file_system(self):
+        """A registry on a read-only mount, closed cleanly (no -wal): SQLite
+        cannot make the -shm file WAL mode reads need beside it."""
+        src = os.path.join(self.dir, "src")
+        mnt = os.path.join(self.dir, "mnt")
+        os.mkdir(src)
+        os.mkdir(mnt)
+        self.make_registry(os.path.join(src, "registry.sqlite"))
+        why = try_mount(["--bind", src], mnt)
+        if why:
+            self.skipTest("cannot bind-mount here (%s); the file the kernel "
+                          "may not write is the read-only test" % why)
+        self.addCleanup(umount, mnt)
+        why = try_mount(["-o", "remount,bind,ro"], mnt)
+        if why:
+            self.skipTest("cannot remount read-only here (%s)" % why)
+        self.check_read_only(os.path.join(mnt, "registry.sqlite"),
+                             source=os.path.join(src, "registry.sqlite"))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
