@@ -715,5 +715,173 @@ class ReadOnlyRegistry(unittest.TestCase):
                              source=os.path.join(src, "registry.sqlite"))
 
 
+# ---- a client that vanishes ---------------------------------------------------------
+
+# A client in its own process: starts a cell, says "running" on stdout once
+# the cell is under way, then waits to be killed.
+CLIENT = r"""
+import sys, time
+from jupyter_client import BlockingKernelClient
+kc = BlockingKernelClient(connection_file=sys.argv[1])
+kc.load_connection_file()
+kc.start_channels()
+kc.wait_for_ready(timeout=60)
+mode, code = sys.argv[2], sys.argv[3]
+if mode == "watch":
+    # subscribed to iopub, and about to stop reading it
+    print("running", flush=True)
+else:
+    msg_id = kc.execute(code, allow_stdin=(mode == "input"))
+    while True:
+        if mode == "input":
+            kc.get_stdin_msg(timeout=60)
+            break
+        m = kc.get_iopub_msg(timeout=60)
+        if (m["parent_header"].get("msg_id") == msg_id
+                and m["msg_type"] == "stream"):
+            break
+    print("running", flush=True)
+time.sleep(600)
+"""
+
+LOOP = ("n = 0 while true do n = n + 1 "
+        "if n % 1000000 == 0 then print(n) end end")
+INPUT = 'name = input("name? ")'
+# about two seconds of CPU, printing as it goes
+TWO_SECONDS = ("local t0, last = os.clock(), 0 "
+               "while os.clock() - t0 < 2 do "
+               "if os.clock() - last > 0.1 then last = os.clock() "
+               "print(last - t0) end end")
+
+
+class ClientVanishes(unittest.TestCase):
+    """A client that dies in the middle of a cell (SIGKILL: its sockets
+    close with no goodbye) leaves a kernel another client can use through
+    the same connection file."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="trellis-client-")
+        self.km, self.kc0 = start_kernel(os.path.join(self.dir,
+                                                      "reg.sqlite"))
+        self.kc0.stop_channels()  # only the clients below talk to it
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.stop_channels()
+        stop_kernel(self.km, self.kc0, now=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def vanishing_client(self, mode, code=""):
+        """A client process that has started code (mode "run"), is in
+        code's input() (mode "input") or just listens (mode "watch")."""
+        p = subprocess.Popen([sys.executable, "-c", CLIENT,
+                              self.km.connection_file, mode, code],
+                             stdout=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: (p.kill(), p.wait(), p.stdout.close()))
+        line = p.stdout.readline()
+        self.assertEqual(line, "running\n", "the client never got going")
+        return p
+
+    def new_client(self):
+        from jupyter_client import BlockingKernelClient
+        kc = BlockingKernelClient(connection_file=self.km.connection_file)
+        kc.load_connection_file()
+        kc.start_channels()
+        self.clients.append(kc)
+        time.sleep(0.3)  # the connections come up
+        return kc
+
+    def interrupt_and_run(self, kc, interrupt, code="1 + 1"):
+        """Interrupts what runs (by interrupt()) until code, sent by kc, is
+        run: the first request may be aborted with the interrupted cell,
+        as ipykernel aborts the queue after an error. Returns code's
+        reply content and stdout."""
+        for _ in range(10):
+            msg_id = kc.execute(code, store_history=False)
+            interrupt()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    m = kc.get_shell_msg(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if m["parent_header"].get("msg_id") == msg_id:
+                    if m["content"]["status"] != "aborted":
+                        return m["content"]
+                    break
+        raise AssertionError("no reply to %r after 10 interrupts" % code)
+
+    def assert_usable(self, kc):
+        self.assertEqual(run(kc, "print(6 * 7)")[1], "42\n")
+        msg_id = kc.complete("featu", 5)
+        while True:
+            m = kc.get_shell_msg(timeout=TIMEOUT)
+            if m["parent_header"].get("msg_id") == msg_id:
+                break
+        self.assertIn("features", m["content"]["matches"])
+        kc.kernel_info()
+        self.assertEqual(kc.get_shell_msg(timeout=TIMEOUT)["msg_type"],
+                         "kernel_info_reply")
+
+    def interrupt_by_message(self, kc):
+        msg = kc.session.msg("interrupt_request", {})
+        kc.control_channel.send(msg)
+        reply = kc.get_control_msg(timeout=TIMEOUT)
+        self.assertEqual(reply["msg_type"], "interrupt_reply")
+
+    def test_killed_during_a_loop_with_output_then_interrupt_signal(self):
+        p = self.vanishing_client("run", LOOP)
+        p.kill()
+        p.wait()
+        kc = self.new_client()
+        reply = self.interrupt_and_run(kc, self.km.interrupt_kernel)
+        self.assertEqual(reply["status"], "ok")
+        self.assert_usable(kc)
+
+    def test_killed_while_input_waits_then_interrupt_request(self):
+        p = self.vanishing_client("input", INPUT)
+        p.kill()
+        p.wait()
+        kc = self.new_client()
+        reply = self.interrupt_and_run(
+            kc, lambda: self.interrupt_by_message(kc))
+        self.assertEqual(reply["status"], "ok")
+        self.assert_usable(kc)
+        # stdin works for the new client
+        msg_id = kc.execute(INPUT + " print(name)", allow_stdin=True,
+                            store_history=False)
+        req = kc.get_stdin_msg(timeout=TIMEOUT)
+        self.assertEqual(req["content"]["prompt"], "name? ")
+        kc.input("ada")
+        while True:
+            m = kc.get_shell_msg(timeout=TIMEOUT)
+            if m["parent_header"].get("msg_id") == msg_id:
+                break
+        self.assertEqual(m["content"]["status"], "ok")
+
+    def test_cell_of_a_vanished_client_runs_to_its_end(self):
+        p = self.vanishing_client("run", TWO_SECONDS)
+        p.kill()
+        p.wait()
+        kc = self.new_client()
+        reply, out = run(kc, "print(1 + 1)", timeout=30)
+        self.assertEqual(out, "2\n")
+        self.assert_usable(kc)
+
+    def test_stopped_client_does_not_hold_up_the_others(self):
+        """A client that stops reading (SIGSTOP) while the kernel publishes
+        more output than socket buffers hold, then dies."""
+        p = self.vanishing_client("watch")
+        os.kill(p.pid, signal.SIGSTOP)
+        kc = self.new_client()
+        _, out = run(kc, 'local s = string.rep("x", 999) '
+                         'for i = 1, 20000 do print(s) end', timeout=120)
+        self.assertEqual(len(out), 20000 * 1000)
+        p.kill()
+        p.wait()
+        self.assert_usable(kc)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
