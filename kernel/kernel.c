@@ -136,27 +136,15 @@ static size_t env_size(const char *name, size_t dflt)
 
 static void shell_loop(trl__kernel *k)
 {
-    /* Started by a Jupyter client (JPY_PARENT_PID set, as ipykernel reads
-     * it): when that client dies without shutting us down, exit instead of
-     * lingering as an orphan. */
-    pid_t parent = getenv("JPY_PARENT_PID") ? getppid() : 0;
     while (!atomic_load(&k->shutting_down)) {
         zmq_pollitem_t items[2] = {{k->shell, 0, ZMQ_POLLIN, 0},
                                    {k->wake, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 2, parent ? 1000 : -1);
+        int n = zmq_poll(items, 2, -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             trl__log("shell: poll failed: %s", zmq_strerror(errno));
             return;
-        }
-        if (n == 0) {
-            if (getppid() != parent) {
-                trl__log("the client that started the kernel is gone: "
-                         "exiting");
-                return;
-            }
-            continue;
         }
         if (items[1].revents & ZMQ_POLLIN) {
             char b;
@@ -288,6 +276,9 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
         goto fail_sockets;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Started by a Jupyter client (JPY_PARENT_PID set, as ipykernel reads
+     * it): the control thread watches that it lives. */
+    k->parent = getenv("JPY_PARENT_PID") ? getppid() : 0;
     if ((rc = start_threads(k, err)))
         goto fail_threads;
 

@@ -883,5 +883,55 @@ class ClientVanishes(unittest.TestCase):
         self.assert_usable(kc)
 
 
+# The client that started the kernel (jupyter console, nbconvert, a
+# notebook server) in its own process: prints the kernel's pid, starts a
+# cell that never ends and waits to be killed.
+LAUNCHER = r"""
+import sys, time
+from jupyter_client.manager import start_new_kernel
+km, kc = start_new_kernel(kernel_name=sys.argv[1], startup_timeout=60)
+print(km.provisioner.process.pid, flush=True)
+msg_id = kc.execute(sys.argv[2])
+while True:
+    m = kc.get_iopub_msg(timeout=60)
+    if (m["parent_header"].get("msg_id") == msg_id
+            and m["msg_type"] == "stream"):
+        break
+print("running", flush=True)
+time.sleep(600)
+"""
+
+
+def process_gone(pid):
+    """True once pid has exited (a zombie counts: whoever reaps orphans
+    here may not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+class LauncherVanishes(unittest.TestCase):
+    def test_kernel_exits_when_its_launcher_dies_mid_cell(self):
+        """The client that started the kernel is killed while a cell loops:
+        the kernel must not spin on as an orphan nobody can reach (it
+        exits between cells already; mid-cell it looped for ever)."""
+        env = dict(os.environ, TRELLIS_REGISTRY=":memory:")
+        p = subprocess.Popen([sys.executable, "-c", LAUNCHER, KERNEL, LOOP],
+                             stdout=subprocess.PIPE, text=True, env=env)
+        self.addCleanup(lambda: (p.kill(), p.wait(), p.stdout.close()))
+        pid = int(p.stdout.readline())
+        self.addCleanup(lambda: process_gone(pid)
+                        or os.kill(pid, signal.SIGKILL))
+        self.assertEqual(p.stdout.readline(), "running\n")
+        p.kill()
+        p.wait()
+        deadline = time.monotonic() + 15
+        while not process_gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertTrue(process_gone(pid), "the orphaned kernel still runs")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
