@@ -77,6 +77,9 @@ tr.c = tr.a * tr.b
 tr.y = (tr.a + tr.b * 0.5 + tr.c):gt(0.9)
 features.register("train_rows", tr)
 """
+# rounds enough for a second or two of training (one thread), so kills
+# land inside it
+TRAIN_ROUNDS = 200
 TRAIN = ('m = models.train{name = "m", data = "train_rows@1", target = "y",'
          ' params = {max_depth = 6, eta = 0.1, num_boost_round = %d,'
          ' nthread = 1}}')
@@ -349,7 +352,7 @@ class KillDuringWrite(unittest.TestCase):
             run(kc, REGISTER_BIG % {"rows": ROWS, "cols": COLS, "k": 0})
             run(kc, TRAIN_ROWS)
             t0 = time.monotonic()
-            run(kc, TRAIN % 60)
+            run(kc, TRAIN % TRAIN_ROUNDS)
             cls.train_seconds = time.monotonic() - t0
         close_cleanly(cls.baseline)
         cls.old = read_registry(cls.baseline)
@@ -453,12 +456,14 @@ class KillDuringWrite(unittest.TestCase):
         self.assertGreaterEqual(outcomes.count("new"), 4, outcomes)
 
     def test_kill_while_training_and_registering_a_model(self):
+        # times well inside the training, should this run be faster than
+        # the baseline's
         t = self.train_seconds
-        points = [("run", t * 0.1), ("run", t * 0.5), ("run", t * 0.8),
+        points = [("run", t * 0.05), ("run", t * 0.2), ("run", t * 0.4),
                   ("wal", 1), ("wal", 64 << 10), ("idle", None)]
         outcomes = []
         for point in points:
-            state, seen = self.kill_once(TRAIN % 60, point)
+            state, seen = self.kill_once(TRAIN % TRAIN_ROUNDS, point)
             got = self.outcome(seen, new_models=["m@2"])
             if state["replied"]:
                 self.assertEqual(got, "new")
