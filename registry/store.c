@@ -194,7 +194,8 @@ static const char *db_error_hint(sqlite3 *db)
                "reached) and the registry is unchanged: free space on the "
                "disk that holds it, or set TRELLIS_REGISTRY to a file on "
                "another disk and restart the kernel";
-    if (primary == SQLITE_READONLY || sys == EROFS)
+    if (primary == SQLITE_READONLY ||
+        (primary == SQLITE_IOERR && sys == EROFS))
         return "the file is read-only to this kernel, which can still read "
                "it: to register, make it writable (chmod u+w, or mount it "
                "read-write), or set TRELLIS_REGISTRY to a writable file and "
