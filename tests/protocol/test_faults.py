@@ -607,13 +607,22 @@ def install_kernelspec_without_file_mode_caps(into):
     through setpriv without FILE_MODE_CAPS, so file modes bind it even as
     root; None when setpriv cannot drop them here (no setpriv, or no
     CAP_SETPCAP), else the JUPYTER_PATH entry."""
+    # the proof: a 0400 file it cannot open for writing (without
+    # CAP_SETPCAP, setpriv may run and leave the capabilities as they were)
+    probe = os.path.join(into, "probe")
+    with open(probe, "w"):
+        pass
+    os.chmod(probe, 0o400)
     try:
         r = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set="
-                            + FILE_MODE_CAPS, "--", "true"],
+                            + FILE_MODE_CAPS, "--", "sh", "-c",
+                            'exec 3>>"$0"', probe],
                            capture_output=True, timeout=30)
     except OSError:
         return None
-    if r.returncode != 0:
+    finally:
+        os.unlink(probe)
+    if r.returncode == 0:
         return None
     spec = KernelSpecManager().get_kernel_spec(KERNEL)
     d = os.path.join(into, "kernels", "trellis_nodac")
@@ -641,9 +650,8 @@ class ReadOnlyRegistry(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="trellis-ro-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+        # a cleanup, so that those added later (modes) run before it
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
 
     def make_registry(self, path):
         with kernel(path) as (km, kc):
@@ -654,9 +662,26 @@ class ReadOnlyRegistry(unittest.TestCase):
         self.assertFalse(os.path.exists(path + "-wal"))
         return read_registry(path)
 
-    def check_read_only(self, registry, kernel_name=KERNEL, source=None):
-        """source: the same file where Python can open it (SQLite cannot
-        read a WAL file on a read-only mount either)."""
+    def file_modes_bind(self):
+        """The kernel to start for file modes to bind it: as root, one
+        without the capabilities that let root ignore them."""
+        if os.geteuid() != 0:
+            return KERNEL
+        path = install_kernelspec_without_file_mode_caps(self.dir)
+        if path is None:
+            self.skipTest("setpriv cannot drop CAP_DAC_OVERRIDE here, and "
+                          "root writes where the modes say it may not")
+        old = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            [path] + ([old] if old else []))
+        self.addCleanup(restore_env, "JUPYTER_PATH", old)
+        return "trellis_nodac"
+
+    def check_read_only(self, registry, why, kernel_name=KERNEL,
+                        source=None):
+        """why: what the refusals must say; source: the same file where
+        Python can open it (SQLite cannot read a WAL file on a read-only
+        mount either)."""
         source = source or registry
         before = read_registry(source)
         with kernel(registry, kernel_name) as (km, kc):
@@ -665,13 +690,12 @@ class ReadOnlyRegistry(unittest.TestCase):
             reply, _ = run(kc, 'features.register("small", '
                                'features.frame{a = {4}})', allow_error=True)
             self.assertEqual(reply["status"], "error")
-            for want in (registry, "cannot register 'small'",
-                         "read-only to this kernel", "chmod u+w",
+            for want in (registry, "cannot register 'small'", why,
                          "TRELLIS_REGISTRY"):
                 self.assertIn(want, reply["evalue"])
             reply, _ = run(kc, TRAIN % 5, allow_error=True)
             self.assertIn("cannot register model 'm'", reply["evalue"])
-            self.assertIn("read-only to this kernel", reply["evalue"])
+            self.assertIn(why, reply["evalue"])
             # it still reads, models too, and runs cells
             _, out = run(kc, 'print(#features.get("small"), '
                              'models.get("m@1").ref)')
@@ -686,19 +710,24 @@ class ReadOnlyRegistry(unittest.TestCase):
         registry = os.path.join(self.dir, "registry.sqlite")
         self.make_registry(registry)
         os.chmod(registry, 0o400)
-        name = KERNEL
-        if os.geteuid() == 0:
-            path = install_kernelspec_without_file_mode_caps(self.dir)
-            if path is None:
-                self.skipTest("setpriv cannot drop CAP_DAC_OVERRIDE here, "
-                              "and root writes a 0400 file regardless")
-            old = os.environ.get("JUPYTER_PATH")
-            os.environ["JUPYTER_PATH"] = os.pathsep.join(
-                [path] + ([old] if old else []))
-            self.addCleanup(restore_env, "JUPYTER_PATH", old)
-            name = "trellis_nodac"
-        self.check_read_only(registry, name)
+        self.check_read_only(registry, "read-only to this kernel, which can "
+                             "still read it: to register, make it writable "
+                             "(chmod u+w", self.file_modes_bind())
         self.assertEqual(os.stat(registry).st_mode & 0o777, 0o400)
+
+    def test_directory_the_kernel_may_not_write(self):
+        """A writable file in a 0555 directory, closed cleanly: SQLite
+        cannot make the -shm file WAL mode reads need beside it (a team's
+        registry in a directory of its own, say)."""
+        shared = os.path.join(self.dir, "shared")
+        os.mkdir(shared)
+        registry = os.path.join(shared, "registry.sqlite")
+        self.make_registry(registry)
+        os.chmod(shared, 0o555)
+        self.addCleanup(os.chmod, shared, 0o755)
+        self.check_read_only(registry, "can only be read here (its "
+                             "directory is read-only to this kernel",
+                             self.file_modes_bind())
 
     def test_read_only_file_system(self):
         """A registry on a read-only mount, closed cleanly (no -wal): SQLite
@@ -717,6 +746,8 @@ class ReadOnlyRegistry(unittest.TestCase):
         if why:
             self.skipTest("cannot remount read-only here (%s)" % why)
         self.check_read_only(os.path.join(mnt, "registry.sqlite"),
+                             "can only be read here (it is on a read-only "
+                             "file system)",
                              source=os.path.join(src, "registry.sqlite"))
 
 
