@@ -27,11 +27,6 @@ static json_t *content_get(const request *r, const char *key)
     return json_object_get(r->msg->content, key);
 }
 
-static int is_main_thread(const request *r)
-{
-    return r->sock == r->k->shell;
-}
-
 /* ---- kernel_info ---------------------------------------------------------- */
 
 json_t *trl__kernel_info(trl__kernel *k)
@@ -64,6 +59,14 @@ static void on_kernel_info(request *r)
 void trl__request_shutdown(trl__kernel *k)
 {
     atomic_store(&k->shutting_down, 1);
+    if (pthread_equal(pthread_self(), k->main_thread))
+        return;
+    /* The control thread (control_wake is its socket): wake the main loop;
+     * stop a running cell so it can see the flag. */
+    char b = 1;
+    zmq_send(k->control_wake, &b, 1, ZMQ_DONTWAIT);
+    if (atomic_load(&k->executing))
+        pthread_kill(k->main_thread, SIGINT);
 }
 
 static void on_shutdown(request *r)
@@ -73,13 +76,6 @@ static void on_shutdown(request *r)
                json_pack("{s:s, s:b}", "status", "ok", "restart",
                          json_is_true(restart)));
     trl__request_shutdown(r->k);
-    if (!is_main_thread(r)) {
-        /* Wake the main loop; stop a running cell so it can see the flag. */
-        char b = 1;
-        zmq_send(r->k->control_wake, &b, 1, ZMQ_DONTWAIT);
-        if (atomic_load(&r->k->executing))
-            pthread_kill(r->k->main_thread, SIGINT);
-    }
 }
 
 static void on_interrupt(request *r)

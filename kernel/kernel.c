@@ -139,27 +139,15 @@ static size_t env_size(const char *name, size_t dflt)
 
 static void shell_loop(trl__kernel *k)
 {
-    /* Started by a Jupyter client (JPY_PARENT_PID set, as ipykernel reads
-     * it): when that client dies without shutting us down, exit instead of
-     * lingering as an orphan. */
-    pid_t parent = getenv("JPY_PARENT_PID") ? getppid() : 0;
     while (!atomic_load(&k->shutting_down)) {
         zmq_pollitem_t items[2] = {{k->shell, 0, ZMQ_POLLIN, 0},
                                    {k->wake, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, 2, parent ? 1000 : -1);
+        int n = zmq_poll(items, 2, -1);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             trl__log("shell: poll failed: %s", zmq_strerror(errno));
             return;
-        }
-        if (n == 0) {
-            if (getppid() != parent) {
-                trl__log("the client that started the kernel is gone: "
-                         "exiting");
-                return;
-            }
-            continue;
         }
         if (items[1].revents & ZMQ_POLLIN) {
             char b;
@@ -222,6 +210,12 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
     if (!k)
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
     int rc;
+    /* A write past the file size limit (ulimit -f, RLIMIT_FSIZE) raises
+     * SIGXFSZ, whose default kills the kernel with every unsaved variable;
+     * ignored, the write fails with EFBIG and the registry reports a full
+     * disk (PostgreSQL ignores it for the same reason). Before the
+     * registry and history are opened: opening may write. */
+    signal(SIGXFSZ, SIG_IGN);
     k->main_thread = pthread_self();
     k->max_message = env_size("TRELLIS_MAX_MESSAGE", DEFAULT_MAX_MESSAGE);
     trl__uuid(k->session);
@@ -246,16 +240,20 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
 
     char *rpath = config->registry_path ? strdup(config->registry_path)
                                         : trl_registry_default_path();
+    trl_error rerr = {0};
     if (rpath) {
-        trl_error rerr;
         k->registry = trl_registry_open(rpath, &rerr);
         if (!k->registry)
             trl__log("feature registry unavailable: %s", rerr.message);
         free(rpath);
+    } else {
+        trl_error_set(&rerr, TRL_EINVAL, "it has no file: set "
+                      "TRELLIS_REGISTRY (or HOME) and restart the kernel");
     }
     trl_registry_set_interrupt(trl__interrupt_pending);
 
-    trl_engine_config ec = {config->memory_limit, k->registry, k->engines,
+    trl_engine_config ec = {config->memory_limit, k->registry,
+                            k->registry ? NULL : rerr.message, k->engines,
                             &k->n_engines};
     k->engines[0] = trl_lua_engine_new(&ec, err);
     if (!k->engines[0]) {
@@ -293,6 +291,9 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
         goto fail_sockets;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Started by a Jupyter client (JPY_PARENT_PID set, as ipykernel reads
+     * it): the control thread watches that it lives. */
+    k->parent = getenv("JPY_PARENT_PID") ? getppid() : 0;
     if ((rc = start_threads(k, err)))
         goto fail_threads;
 

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "kernel/connection.h"
 #include "kernel/history.h"
@@ -48,6 +49,9 @@ typedef struct trl__kernel {
     int iopub_started, hb_started, control_started;
 
     atomic_int shutting_down;  /* set once a shutdown_request is answered */
+    pid_t parent;              /* the client that started us, watched by the
+                                * control thread; 0: none (read-only after
+                                * start) */
     atomic_int executing;      /* main thread is inside an engine */
 
     /* main thread only */
@@ -109,7 +113,10 @@ void trl__reject_oversized(trl__kernel *k, trl__msg *req, size_t size);
 /* kernel_info_reply content. */
 json_t *trl__kernel_info(trl__kernel *k);
 
-/* Asks for a shutdown: the main loop exits after the current request. */
+/* Asks for a shutdown: the main loop exits after the current request.
+ * Called on the control thread, it also wakes the main loop and
+ * interrupts a running cell, so the kernel exits without waiting for the
+ * cell to end. Main or control thread only. */
 void trl__request_shutdown(trl__kernel *k);
 
 /* ---- stdin ---------------------------------------------------------------- */

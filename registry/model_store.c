@@ -247,19 +247,21 @@ int trl_registry_register_model(trl_registry *r, const char *name,
         return trl_error_set(err, TRL_EINVAL, "this model is already "
                              "registered as %s", m->ref);
     sqlite3 *db = trl__registry_db(r);
+    char what[TRL__MODEL_NAME_MAX + 40];
+    snprintf(what, sizeof what, "cannot register model '%s'", name);
     /* room for the ref is made first: once committed, nothing may fail */
     char *ref = malloc(strlen(name) + 16);
     if (!ref)
         return trl_error_set(err, TRL_ENOMEM, "out of memory");
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) {
         free(ref);
-        return trl__registry_db_error(r, "cannot register", err);
+        return trl__registry_db_error(r, what, err);
     }
     int version = latest_version(r, name);
     if (version < 0 || insert_model(r, name, version + 1, m) != 0 ||
         record_stage(r, name, version + 1, TRL_STAGE_NONE) != 0 ||
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
-        trl__registry_db_error(r, "cannot register", err);
+        trl__registry_db_error(r, what, err);
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         free(ref);
         return err ? err->code : TRL_EIO;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +76,8 @@ static const char schema_sql[] =
 struct trl_registry {
     sqlite3 *db;
     char *path;          /* as given, for messages */
+    const char *read_only_why;  /* why it was opened immutable, or NULL */
+    int opening;         /* in trl_registry_open: errors are not writes */
     trl_frame **cache;   /* frozen versions in memory, each with ref set */
     size_t ncache, cache_cap;
     trl__model_cache models;  /* registered models in memory */
@@ -176,11 +179,55 @@ static int name_error(const char *name, trl_error *err)
                          "starting with a digit (as in 'churn_v2')", name);
 }
 
-/* Fills err from the connection's last error, naming the file. Call it
- * before any ROLLBACK, which replaces the message. */
+/* What the user can do about the errors that are theirs to fix, written
+ * to buf, or NULL. A full disk reaches us as SQLITE_FULL (ENOSPC, or a
+ * short write at the file size limit) or as an I/O error whose errno is
+ * ENOSPC, EDQUOT or EFBIG (a write that starts at the limit: SQLite calls
+ * only ENOSPC "full"). sqlite3_system_errno is read for I/O errors only:
+ * SQLite updates it for those alone. */
+static const char *db_error_hint(const trl_registry *r, char *buf, size_t n)
+{
+    int primary = sqlite3_errcode(r->db);
+    int sys = primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN
+                  ? sqlite3_system_errno(r->db) : 0;
+    if (primary == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT ||
+        sys == EFBIG)
+        return "the disk is full (or a file size limit or quota is "
+               "reached) and the registry is unchanged: free space on the "
+               "disk that holds it, or set TRELLIS_REGISTRY to a file on "
+               "another disk and restart the kernel";
+    if (primary != SQLITE_READONLY && !(primary == SQLITE_IOERR &&
+                                        sys == EROFS))
+        return NULL;
+    if (r->opening)
+        return "this kernel may not write the file, or the -wal and -shm "
+               "files SQLite keeps beside it: make them and their "
+               "directory writable, or set TRELLIS_REGISTRY to another file "
+               "and restart the kernel";
+    if (r->read_only_why) {
+        snprintf(buf, n, "the registry can only be read here (%s): to "
+                 "register, make that writable, or set TRELLIS_REGISTRY to "
+                 "a writable file and restart the kernel", r->read_only_why);
+        return buf;
+    }
+    return "the file is read-only to this kernel, which can still read it: "
+           "to register, make it writable (chmod u+w, or mount it "
+           "read-write), or set TRELLIS_REGISTRY to a writable file and "
+           "restart the kernel";
+}
+
+/* Fills err from the connection's last error, naming the file and, when
+ * the user can fix it, how. Call it before any ROLLBACK, which replaces
+ * the message. */
 int trl__registry_db_error(const trl_registry *r, const char *what, trl_error *err)
 {
     int code = sqlite3_errcode(r->db) == SQLITE_NOMEM ? TRL_ENOMEM : TRL_EIO;
+    char buf[320];
+    const char *hint = db_error_hint(r, buf, sizeof buf);
+    if (hint)
+        return trl_error_set(err, code, "feature registry '%s': %s: %s "
+                             "(SQLite: %s)", r->path, what, hint,
+                             sqlite3_errmsg(r->db));
     return trl_error_set(err, code, "feature registry '%s': %s: %s", r->path,
                          what, sqlite3_errmsg(r->db));
 }
@@ -318,6 +365,75 @@ static int create_private(const trl_registry *r, int *created,
     return 0;
 }
 
+/* Why the kernel may not make files beside path, or NULL when it may. */
+static const char *no_room_beside(const char *path)
+{
+    struct statvfs fs;
+    if (statvfs(path, &fs) == 0 && (fs.f_flag & ST_RDONLY))
+        return "it is on a read-only file system";
+    char *dir = strdup(path);
+    if (!dir)
+        return NULL;
+    char *slash = strrchr(dir, '/');
+    const char *d = slash == dir ? "/" : slash ? (*slash = '\0', dir) : ".";
+    int writable = faccessat(AT_FDCWD, d, W_OK, AT_EACCESS) == 0;
+    free(dir);
+    return writable ? NULL
+                    : "its directory is read-only to this kernel, and "
+                      "SQLite keeps -wal and -shm files beside it";
+}
+
+/* A registry on a read-only file system (a team's registry mounted
+ * read-only) or in a directory this kernel may not write (a team's
+ * directory) cannot be read in WAL mode as it is: SQLite keeps the WAL
+ * index in a -shm file beside the database and cannot make one there.
+ * With no -wal file beside it, no kernel has it open and the database
+ * file holds every committed version (the last one to close it
+ * checkpointed), so it is reopened immutable: read-only, without locks or
+ * -shm. Should a kernel that may write it open it later and checkpoint
+ * into it under us, the content and artifact hashes make what we read
+ * then an error, never wrong features. With a -wal file there is nothing
+ * to do: SQLite reads it read-only itself when its -shm is there too, and
+ * ignoring it would hide versions. 1 when reopened, 0 when not tried, -1
+ * when the reopen failed (r->db then holds its error, or is NULL when out
+ * of memory). */
+static int reopen_immutable(trl_registry *r)
+{
+    struct stat st;
+    size_t n = strlen(r->path);
+    char *wal = malloc(n + 5);
+    if (!wal)
+        return 0;
+    snprintf(wal, n + 5, "%s-wal", r->path);
+    int has_wal = stat(wal, &st) == 0 || errno != ENOENT;
+    free(wal);
+    const char *why = has_wal ? NULL : no_room_beside(r->path);
+    char *uri = why ? malloc(3 * n + 32) : NULL;
+    if (!uri)
+        return 0;
+    /* a URI, so every byte outside the unreserved set is %-escaped */
+    char *p = uri + sprintf(uri, "file:");
+    for (const unsigned char *c = (const unsigned char *)r->path; *c; c++) {
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+            (*c >= '0' && *c <= '9') || strchr("/._~-", *c))
+            *p++ = (char)*c;
+        else
+            p += sprintf(p, "%%%02X", *c);
+    }
+    strcpy(p, "?immutable=1");
+    sqlite3_close(r->db);
+    r->db = NULL;
+    int rc = sqlite3_open_v2(uri, &r->db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+                                 SQLITE_OPEN_URI,
+                             NULL);
+    free(uri);
+    if (rc != SQLITE_OK)
+        return -1;
+    r->read_only_why = why;
+    return 1;
+}
+
 static int user_version(trl_registry *r, int *out)
 {
     sqlite3_stmt *st;
@@ -419,8 +535,24 @@ trl_registry *trl_registry_open(const char *path, trl_error *err)
      * synchronous=FULL: a registered version survives even a power cut,
      * worth an fsync since registering is rare. A read-only file that is
      * not in WAL mode yet stays as it is: reads still work. */
+    r->opening = 1;
     int rc = sqlite3_exec(r->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-    if (rc != SQLITE_OK && rc != SQLITE_READONLY) {
+    /* the first read, which in WAL mode needs the -shm file */
+    if (rc == SQLITE_OK || rc == SQLITE_READONLY)
+        rc = sqlite3_exec(r->db, "PRAGMA user_version", NULL, NULL, NULL);
+    if ((rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY) && plain &&
+        !created) {
+        int reopened = reopen_immutable(r);
+        if (reopened < 0 && !r->db) {
+            trl_error_set(err, TRL_ENOMEM, "out of memory");
+            goto fail_db;
+        }
+        if (reopened)
+            rc = reopened < 0 ? SQLITE_CANTOPEN
+                              : sqlite3_exec(r->db, "PRAGMA user_version",
+                                             NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
         trl__registry_db_error(r, "cannot open", err);
         goto fail_db;
     }
@@ -431,6 +563,7 @@ trl_registry *trl_registry_open(const char *path, trl_error *err)
     }
     if (ensure_schema(r, err) != 0)
         goto fail_db;
+    r->opening = 0;
     return r;
 
 fail_db:

@@ -1016,6 +1016,9 @@ trl_engine *trl_lua_engine_new(const trl_engine_config *config,
     lua_pop(e->L, 1);
     guard_library(e->L);
     e->registry = config ? config->registry : NULL;
+    if (config && config->registry_error)
+        snprintf(e->registry_error, sizeof e->registry_error, "%s",
+                 config->registry_error);
     trl__lua_open_kernel_lib(e->L);
     trl__lua_open_features(e->L);
     trl__lua_open_models(e->L);

@@ -12,13 +12,22 @@
 
 /* ---- the features library ------------------------------------------------- */
 
+trl_registry *trl__lua_registry(lua_State *L, const char *what)
+{
+    trl__lua *e = trl__lua_of(L);
+    if (!e->registry) {
+        if (e->registry_error[0])
+            luaL_error(L, "%s is not available: %s", what,
+                       e->registry_error);
+        luaL_error(L, "%s is not available (TRELLIS_REGISTRY sets its "
+                      "file)", what);
+    }
+    return e->registry;
+}
+
 static trl_registry *registry_of(lua_State *L)
 {
-    trl_registry *r = trl__lua_of(L)->registry;
-    if (!r)
-        luaL_error(L, "the feature registry is not available (see the "
-                      "kernel log; TRELLIS_REGISTRY sets its file)");
-    return r;
+    return trl__lua_registry(L, "the feature registry");
 }
 
 /* features.read_csv(path [, {delimiter=",", header=true, types={..}}]) */

@@ -17,6 +17,7 @@ typedef struct trl__lua {
     volatile sig_atomic_t hooked;  /* the interrupt hook is installed; set
                                     * by the SIGINT handler */
     struct trl_registry *registry;  /* borrowed from the kernel, may be NULL */
+    char registry_error[TRL_ERROR_MAX];  /* why registry is NULL, or "" */
     int enforce;            /* user code runs: the memory limit binds */
     lua_State *volatile running;  /* the coroutine user code runs in, for
                                    * the SIGINT handler; NULL = L */
@@ -79,6 +80,9 @@ const char *trl__lua_doc_of(lua_State *L, int idx);
 
 /* Installs the `features` library: frames, columns, the registry. */
 void trl__lua_open_features(lua_State *L);
+/* The registry, or a Lua error "WHAT is not available: why" (why the
+ * kernel could not open it). Never returns NULL. */
+struct trl_registry *trl__lua_registry(lua_State *L, const char *what);
 
 /* Installs the `models` library: training, predicting, model versions. */
 void trl__lua_open_models(lua_State *L);

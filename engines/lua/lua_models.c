@@ -22,11 +22,7 @@ typedef struct lmodel {
 
 static trl_registry *registry_of(lua_State *L)
 {
-    trl_registry *r = trl__lua_of(L)->registry;
-    if (!r)
-        luaL_error(L, "the model registry is not available (see the kernel "
-                      "log; TRELLIS_REGISTRY sets its file)");
-    return r;
+    return trl__lua_registry(L, "the model registry");
 }
 
 trl_model *trl__lua_to_model(lua_State *L, int i)

@@ -81,10 +81,9 @@ static int r_fields(lua_State *L)
 
 static trl_registry *registry_of(lua_State *L, const char *fn)
 {
-    trl_registry *r = trl__lua_of(L)->registry;
-    if (!r)
-        luaL_error(L, "%s: the model registry is not available (see the "
-                   "kernel log)", fn);
+    lua_pushfstring(L, "%s: the model registry", fn);
+    trl_registry *r = trl__lua_registry(L, lua_tostring(L, -1));
+    lua_pop(L, 1);
     return r;
 }
 

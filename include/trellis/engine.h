@@ -219,6 +219,10 @@ struct trl_registry;
 typedef struct trl_engine_config {
     size_t memory_limit;            /* bytes; 0 = a default */
     struct trl_registry *registry;  /* borrowed; may be NULL (no features) */
+    /* Why registry is NULL (the error opening it), for the engine to show
+     * when a cell needs the registry: the kernel log is not where a
+     * notebook user looks. Copied; may be NULL. */
+    const char *registry_error;
     /* The kernel's engines, this one among them, for an engine that reads
      * another's names (SQL sees Lua's frames); the count is read when
      * needed, as engines are added after this one is made. Borrowed; may

@@ -504,6 +504,36 @@ static void test_user_expression_evaluates_without_output(void **state)
     assert_int_not_equal(f->e->ops->evaluate(f->e, "nope(", &data, &err), 0);
 }
 
+/* Without a registry, a cell that needs one says why the kernel could
+ * not open it: the kernel log is not where a notebook user looks. */
+static void test_missing_registry_says_why(void **state)
+{
+    fixture *f = *state;
+    run(f, "features.list()", 0);
+    assert_true(f->ctx.failed);
+    assert_non_null(strstr(f->ctx.evalue, "the feature registry is not "
+                                          "available (TRELLIS_REGISTRY"));
+
+    static const char why[] = "feature registry '/full/reg.sqlite': cannot "
+                              "create the tables: the disk is full";
+    trl_error err;
+    trl_engine_config cfg = {.memory_limit = 64u << 20,
+                             .registry_error = why};
+    f->e->ops->destroy(f->e);
+    f->e = trl_lua_engine_new(&cfg, &err);
+    assert_non_null(f->e);
+    const char *cells[] = {"features.register('x', features.frame{a = {1}})",
+                           "models.get('m@1')", "models.history('m')"};
+    for (size_t i = 0; i < sizeof cells / sizeof *cells; i++) {
+        run(f, cells[i], 0);
+        assert_true(f->ctx.failed);
+        if (!strstr(f->ctx.evalue, "registry is not available: feature "
+                                   "registry '/full/reg.sqlite': cannot "
+                                   "create the tables: the disk is full"))
+            fail_msg("%s: %s", cells[i], f->ctx.evalue);
+    }
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -531,6 +561,7 @@ int main(void)
         T(test_inspect),
         T(test_variables_and_reset),
         T(test_user_expression_evaluates_without_output),
+        T(test_missing_registry_says_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

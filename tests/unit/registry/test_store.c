@@ -8,9 +8,11 @@
 
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -890,6 +892,7 @@ static void test_read_only_file_reads_but_refuses_register(void **state)
                          TRL_EIO);
         assert_non_null(strstr(err.message, copy));
         assert_non_null(strstr(err.message, "readonly"));
+        assert_non_null(strstr(err.message, "read-only to this kernel"));
         g = get_ok(r, "ro");
         assert_string_equal(g->ref, "ro@2");
         assert_frames_equal(g, f);
@@ -900,6 +903,56 @@ static void test_read_only_file_reads_but_refuses_register(void **state)
     assert_int_equal(stat(copy, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0400);  /* left as the user set it */
     trl_frame_decref(f);
+}
+
+/* A register that runs out of space is TRL_EIO saying the disk is full
+ * and what to do; the registry keeps what it had and, with space again,
+ * takes the next register. The file size limit stands in for a full disk:
+ * past it a write fails with EFBIG (SIGXFSZ ignored, as the kernel does),
+ * or is cut short, which SQLite reports as a full disk. */
+static void test_full_disk_is_a_clear_error_and_changes_nothing(void **state)
+{
+    (void)state;
+    char path[256];
+    temp_path(path, sizeof path, "full");
+    trl_registry *r = open_ok(path);
+    trl_frame *small = sample_frame(1);
+    register_ok(r, "kept", small);
+    trl_frame *big = trl_frame_new();
+    assert_non_null(big);
+    add(big, "x", trl_column_new(TRL_F64, (size_t)1 << 20, NULL));  /* 8 MB */
+
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim.rlim_cur = (rlim_t)2 << 20;
+    lim.rlim_max = old.rlim_max;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    trl_error err = {0};
+    int rc = trl_registry_register(r, "big", big, NULL, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+
+    assert_int_equal(rc, TRL_EIO);
+    if (!strstr(err.message, path) || !strstr(err.message, "disk is full") ||
+        !strstr(err.message, "cannot register 'big'") ||
+        !strstr(err.message, "TRELLIS_REGISTRY"))
+        fail_msg("unclear: %s", err.message);
+    get_fails(r, "big", TRL_ENOTFOUND, "(registered: kept)");
+    json_t *l = trl_registry_list(r);
+    assert_int_equal(json_array_size(l), 1);
+    json_decref(l);
+    assert_int_equal(register_ok(r, "kept", small), 2);
+    assert_int_equal(register_ok(r, "big", big), 1);
+    trl_registry_close(r);
+
+    r = open_ok(path);
+    trl_frame *g = get_ok(r, "big@1");
+    assert_frames_equal(g, big);
+    trl_frame_decref(g);
+    trl_registry_close(r);
+    trl_frame_decref(big);
+    trl_frame_decref(small);
 }
 
 static void test_damaged_header_is_a_clean_error(void **state)
@@ -1072,6 +1125,7 @@ int main(void)
         cmocka_unit_test(test_format_1_file_gains_model_tables),
         cmocka_unit_test(test_default_path_follows_environment),
         cmocka_unit_test(test_read_only_file_reads_but_refuses_register),
+        cmocka_unit_test(test_full_disk_is_a_clear_error_and_changes_nothing),
         cmocka_unit_test(test_damaged_header_is_a_clean_error),
         cmocka_unit_test(test_newer_format_is_refused),
         cmocka_unit_test(test_damaged_blobs_are_errors_not_crashes),
