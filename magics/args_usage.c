@@ -6,74 +6,46 @@
 #include <string.h>
 
 #include "magics/args_int.h"
-
-/* Text appended piece by piece, snprintf-style: len counts the whole
- * text even once buf is full. */
-typedef struct out {
-    char *buf;
-    size_t size, len;
-} out;
-
-static void out_init(out *o, char *buf, size_t size)
-{
-    o->buf = buf;
-    o->size = size;
-    o->len = 0;
-    if (size)
-        buf[0] = '\0';
-}
-
-__attribute__((format(printf, 2, 3)))
-static void put(out *o, const char *fmt, ...)
-{
-    char *at = o->len < o->size ? o->buf + o->len : NULL;
-    size_t room = o->len < o->size ? o->size - o->len : 0;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(at, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
+#include "magics/textbuf.h"
 
 size_t trl__args_meta(const trl__arg_opt *o, char *buf, size_t size)
 {
-    out w;
-    out_init(&w, buf, size);
+    trl__textbuf w;
+    trl__textbuf_init(&w, buf, size);
     if (o->meta)
-        put(&w, "%s", o->meta);
+        trl__textbuf_printf(&w, "%s", o->meta);
     else if (o->kind == TRL__ARG_CHOICE)
         for (size_t k = 0; o->choices[k]; k++)
-            put(&w, "%s%s", k ? "|" : "", o->choices[k]);
+            trl__textbuf_printf(&w, "%s%s", k ? "|" : "", o->choices[k]);
     else
-        put(&w, "VALUE");
+        trl__textbuf_printf(&w, "VALUE");
     return w.len;
 }
 
 /* "--on FRAME", "--force" */
-static void put_option(out *w, const trl__arg_opt *o)
+static void put_option(trl__textbuf *w, const trl__arg_opt *o)
 {
-    put(w, "--%s", o->name);
+    trl__textbuf_printf(w, "--%s", o->name);
     if (o->kind == TRL__ARG_FLAG)
         return;
     char meta[TRL_ERROR_MAX];
     trl__args_meta(o, meta, sizeof meta);
-    put(w, " %s", meta);
+    trl__textbuf_printf(w, " %s", meta);
 }
 
 size_t trl__args_pos_usage(const trl__args_spec *s, char *buf, size_t size)
 {
-    out w;
-    out_init(&w, buf, size);
+    trl__textbuf w;
+    trl__textbuf_init(&w, buf, size);
     size_t k = 0;
     while (s->pos_names && s->pos_names[k])
         k++;
     for (size_t i = 0; i < k && i < s->max_pos; i++) {
         int optional = i >= s->min_pos;
-        put(&w, "%s%s%s%s", i ? " " : "", optional ? "[" : "",
+        trl__textbuf_printf(&w, "%s%s%s%s", i ? " " : "", optional ? "[" : "",
             s->pos_names[i], optional ? "]" : "");
         if (i == k - 1 && s->max_pos > k)
-            put(&w, "...");
+            trl__textbuf_printf(&w, "...");
     }
     return w.len;
 }
@@ -82,10 +54,10 @@ size_t trl__args_group_usage(const trl__args_spec *s, size_t first,
                              size_t end, const char *sep, char *buf,
                              size_t size)
 {
-    out w;
-    out_init(&w, buf, size);
+    trl__textbuf w;
+    trl__textbuf_init(&w, buf, size);
     for (size_t i = first; i < end; i++) {
-        put(&w, "%s", i > first ? sep : "");
+        trl__textbuf_printf(&w, "%s", i > first ? sep : "");
         put_option(&w, &s->opts[i]);
     }
     return w.len;
@@ -94,21 +66,21 @@ size_t trl__args_group_usage(const trl__args_spec *s, size_t first,
 size_t trl__args_option_names(const trl__args_spec *s, char *buf,
                               size_t size)
 {
-    out w;
-    out_init(&w, buf, size);
+    trl__textbuf w;
+    trl__textbuf_init(&w, buf, size);
     for (size_t i = 0; i < s->nopts; i++)
-        put(&w, "%s--%s", i ? ", " : "", s->opts[i].name);
+        trl__textbuf_printf(&w, "%s--%s", i ? ", " : "", s->opts[i].name);
     return w.len;
 }
 
 size_t trl__args_usage(const trl__args_spec *s, char *buf, size_t size)
 {
-    out w;
-    out_init(&w, buf, size);
+    trl__textbuf w;
+    trl__textbuf_init(&w, buf, size);
     char piece[TRL_ERROR_MAX];
-    put(&w, "%s", s->magic);
+    trl__textbuf_printf(&w, "%s", s->magic);
     if (trl__args_pos_usage(s, piece, sizeof piece) > 0)
-        put(&w, " %s", piece);
+        trl__textbuf_printf(&w, " %s", piece);
     for (size_t i = 0; i < s->nopts;) {
         const trl__arg_opt *o = &s->opts[i];
         size_t end = i + 1;
@@ -117,7 +89,7 @@ size_t trl__args_usage(const trl__args_spec *s, char *buf, size_t size)
             flags |= s->opts[end++].flags;
         int optional = !(flags & TRL__ARG_REQUIRED);
         trl__args_group_usage(s, i, end, " | ", piece, sizeof piece);
-        put(&w, " %s%s%s%s", optional ? "[" : "", piece, optional ? "]" : "",
+        trl__textbuf_printf(&w, " %s%s%s%s", optional ? "[" : "", piece, optional ? "]" : "",
             flags & TRL__ARG_REPEAT ? "..." : "");
         i = end;
     }

@@ -10,43 +10,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "magics/textbuf.h"
 #include "trellis/timing.h"
-
-/* ---- snprintf-style appending ------------------------------------------- */
-
-/* Text built piece by piece into a caller's buffer, counting what the whole
- * text needs even once the buffer is full. */
-typedef struct out {
-    char *buf;
-    size_t size;
-    size_t len;   /* length of the whole text so far, written or not */
-} out;
-
-static void out_init(out *o, char *buf, size_t size)
-{
-    o->buf = buf;
-    o->size = size;
-    o->len = 0;
-    if (size)
-        buf[0] = '\0';
-}
-
-__attribute__((format(printf, 2, 3)))
-static void out_printf(out *o, const char *fmt, ...)
-{
-    char *at = NULL;
-    size_t room = 0;
-    if (o->len < o->size) {
-        at = o->buf + o->len;
-        room = o->size - o->len;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(at, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
 
 /* ---- Python's math.fsum ------------------------------------------------- */
 
@@ -112,10 +77,10 @@ static double fsum(const double *x, size_t n, double *partials)
 
 /* ---- formatting --------------------------------------------------------- */
 
-static void format_into(out *o, double seconds, int precision, int ascii)
+static void format_into(trl__textbuf *o, double seconds, int precision, int ascii)
 {
     if (isinf(seconds) && seconds > 0) {
-        out_printf(o, "inf s");   /* IPython: OverflowError */
+        trl__textbuf_printf(o, "inf s");   /* IPython: OverflowError */
         return;
     }
     if (seconds >= 60.0) {
@@ -129,7 +94,7 @@ static void format_into(out *o, double seconds, int precision, int ascii)
             double value = trunc(leftover / parts[i].length);
             if (value > 0) {
                 leftover = fmod(leftover, parts[i].length);
-                out_printf(o, "%s%.0f%s", first ? "" : " ", value,
+                trl__textbuf_printf(o, "%s%.0f%s", first ? "" : " ", value,
                            parts[i].suffix);
                 first = 0;
             }
@@ -153,16 +118,16 @@ static void format_into(out *o, double seconds, int precision, int ascii)
         precision = 0;   /* Python's "%.*g" clamps, C's would mean 6 */
     double v = seconds * scaling[order];
     if (isnan(v))
-        out_printf(o, "nan %s", unit);   /* C may print "-nan" */
+        trl__textbuf_printf(o, "nan %s", unit);   /* C may print "-nan" */
     else
-        out_printf(o, "%.*g %s", precision, v, unit);
+        trl__textbuf_printf(o, "%.*g %s", precision, v, unit);
 }
 
 size_t trl_timing_format(double seconds, int precision, int ascii,
                          char *buf, size_t size)
 {
-    out o;
-    out_init(&o, buf, size);
+    trl__textbuf o;
+    trl__textbuf_init(&o, buf, size);
     format_into(&o, seconds, precision, ascii);
     return o.len;
 }
@@ -172,27 +137,27 @@ size_t trl_timing_time_report(double user, double sys, double wall,
                               char *buf, size_t size)
 {
     const int p = TRL_TIMING_DEFAULT_PRECISION;
-    out o;
-    out_init(&o, buf, size);
-    out_printf(&o, "CPU times: user ");
+    trl__textbuf o;
+    trl__textbuf_init(&o, buf, size);
+    trl__textbuf_printf(&o, "CPU times: user ");
     format_into(&o, user, p, ascii);
-    out_printf(&o, ", sys: ");
+    trl__textbuf_printf(&o, ", sys: ");
     format_into(&o, sys, p, ascii);
-    out_printf(&o, ", total: ");
+    trl__textbuf_printf(&o, ", total: ");
     format_into(&o, user + sys, p, ascii);
-    out_printf(&o, "\nWall time: ");
+    trl__textbuf_printf(&o, "\nWall time: ");
     format_into(&o, wall, p, ascii);
-    out_printf(&o, "\n");
+    trl__textbuf_printf(&o, "\n");
     /* IPython reports compiling and parsing only when they took long */
     if (compile > 0.1) {
-        out_printf(&o, "Compiler : ");
+        trl__textbuf_printf(&o, "Compiler : ");
         format_into(&o, compile, p, ascii);
-        out_printf(&o, "\n");
+        trl__textbuf_printf(&o, "\n");
     }
     if (parse > 0.1) {
-        out_printf(&o, "Parser   : ");
+        trl__textbuf_printf(&o, "Parser   : ");
         format_into(&o, parse, p, ascii);
-        out_printf(&o, "\n");
+        trl__textbuf_printf(&o, "\n");
     }
     return o.len;
 }
@@ -459,7 +424,7 @@ void trl_timeit_result_free(trl_timeit_result *r)
     memset(r, 0, sizeof *r);
 }
 
-static void summary_into(out *o, const trl_timeit_result *r, int ascii)
+static void summary_into(trl__textbuf *o, const trl_timeit_result *r, int ascii)
 {
     const char *pm = ascii ? "+-" : "\xc2\xb1";
     /* {loops:,}: groups of three digits, commas between; runs plain */
@@ -474,19 +439,19 @@ static void summary_into(out *o, const trl_timeit_result *r, int ascii)
     }
     loops[k] = '\0';
     format_into(o, r->average, r->precision, ascii);
-    out_printf(o, " %s ", pm);
+    trl__textbuf_printf(o, " %s ", pm);
     format_into(o, r->stdev, r->precision, ascii);
-    out_printf(o, " per loop (mean %s std. dev. of %d run%s, %s loop%s "
+    trl__textbuf_printf(o, " per loop (mean %s std. dev. of %d run%s, %s loop%s "
                "each)", pm, r->repeat, r->repeat == 1 ? "" : "s", loops,
                r->loops == 1 ? "" : "s");
 }
 
-static void warning_into(out *o, const trl_timeit_result *r)
+static void warning_into(trl__textbuf *o, const trl_timeit_result *r)
 {
     /* best > 0 avoids dividing by zero; below a microsecond the spread is
      * noise (IPython issue 6471) */
     if (r->worst > 4 * r->best && r->best > 0 && r->worst > 1e-6)
-        out_printf(o, "The slowest run took %0.2f times longer than the "
+        trl__textbuf_printf(o, "The slowest run took %0.2f times longer than the "
                    "fastest. This could mean that an intermediate result "
                    "is being cached.", r->worst / r->best);
 }
@@ -494,8 +459,8 @@ static void warning_into(out *o, const trl_timeit_result *r)
 size_t trl_timeit_summary(const trl_timeit_result *r, int ascii, char *buf,
                           size_t size)
 {
-    out o;
-    out_init(&o, buf, size);
+    trl__textbuf o;
+    trl__textbuf_init(&o, buf, size);
     summary_into(&o, r, ascii);
     return o.len;
 }
@@ -503,8 +468,8 @@ size_t trl_timeit_summary(const trl_timeit_result *r, int ascii, char *buf,
 size_t trl_timeit_warning(const trl_timeit_result *r, char *buf,
                           size_t size)
 {
-    out o;
-    out_init(&o, buf, size);
+    trl__textbuf o;
+    trl__textbuf_init(&o, buf, size);
     warning_into(&o, r);
     return o.len;
 }
@@ -512,15 +477,15 @@ size_t trl_timeit_warning(const trl_timeit_result *r, char *buf,
 size_t trl_timeit_report(const trl_timeit_result *r, int ascii, char *buf,
                          size_t size)
 {
-    out o;
-    out_init(&o, buf, size);
+    trl__textbuf o;
+    trl__textbuf_init(&o, buf, size);
     warning_into(&o, r);
     if (o.len > 0)
-        out_printf(&o, "\n");
+        trl__textbuf_printf(&o, "\n");
     summary_into(&o, r, ascii);
-    out_printf(&o, "\n");
+    trl__textbuf_printf(&o, "\n");
     if (r->compile_time > 0.1)
-        out_printf(&o, "Compiler time: %.2f s\n", r->compile_time);
+        trl__textbuf_printf(&o, "Compiler time: %.2f s\n", r->compile_time);
     return o.len;
 }
 
