@@ -123,9 +123,11 @@ class Quickstart(ExampleChecks, unittest.TestCase):
 
     def test_validation_drift_and_importance_ran(self):
         self.assertIn("FAILED 1 of", plain_of(cell_with(self.nb, "%validate")))
-        drift = plain_of(cell_with(self.nb, "%drift subscribers subscribers_next"))
+        cell = cell_with(self.nb, "%drift subscribers subscribers_next")
+        drift = plain_of(cell)
         self.assertIn("monthly_price", drift)
         self.assertIn("left out (ids", drift)
+        self.assertIn("<svg", html_of(cell))  # the flagged features drawn
         self.assertIn("<svg", html_of(cell_with(self.nb, "%importance xgb --top")))
 
     def test_a_second_run_on_the_same_registry_works(self):
