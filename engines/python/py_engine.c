@@ -62,6 +62,12 @@ static int py_execute(trl_engine *self, const char *code, trl_exec_ctx *ctx)
     (void)self;
     json_t *res;
     trl_error err = {0};
+    if (*trl_ctx_cell_args(ctx)) {
+        /* rather than ignore what the user meant to ask for */
+        trl_ctx_fail(ctx, "UsageError", "%%python takes no options: put "
+                     "the code on the lines below it", NULL);
+        return TRL_EINVAL;
+    }
     if (helper(ctx, "run_cell", &res, &err, "(sii)", code,
                trl_ctx_execution_count(ctx),
                trl_ctx_code_line(ctx, code)) != 0)

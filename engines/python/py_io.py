@@ -125,9 +125,6 @@ _REPRS = (("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"),
           ("image/jpeg", "_repr_jpeg_"), ("text/latex", "_repr_latex_"),
           ("application/json", "_repr_json_"),
           ("application/javascript", "_repr_javascript_"))
-_BINARY = {"image/png", "image/jpeg"}
-
-
 def _method(obj, name):
     """obj's repr method, as IPython finds it: not on classes, and not on
     objects that answer every attribute (a Mock would 'have' them all)."""
@@ -143,11 +140,12 @@ def _method(obj, name):
 
 
 def _mime_value(mime, value):
-    if mime in _BINARY:
-        if isinstance(value, (bytes, bytearray)):
+    """value as JSON can carry it for mime, or None to leave it out."""
+    if isinstance(value, (bytes, bytearray)):
+        if mime.startswith("image/") and not mime.startswith("image/svg"):
             return base64.b64encode(value).decode("ascii")
-        return value if isinstance(value, str) else None
-    if mime == "application/json":
+        return None
+    if mime == "application/json" or mime.endswith("+json"):
         return value if isinstance(value, (dict, list)) else None
     return value if isinstance(value, str) else None
 
@@ -169,8 +167,10 @@ def bundle(obj):
             if isinstance(r, tuple) and len(r) == 2:
                 r, m = r
                 meta.update(m if isinstance(m, dict) else {})
-            if isinstance(r, dict):
-                data.update({k: v for k, v in r.items() if isinstance(k, str)})
+            for k, v in (r.items() if isinstance(r, dict) else ()):
+                v = _mime_value(k, v) if isinstance(k, str) else None
+                if v is not None:
+                    data[k] = v
         except Exception:
             pass
     for mime, name in _REPRS:
@@ -222,7 +222,11 @@ def display(*objs, display_id=None, update=False, raw=False, metadata=None):
         import uuid
         display_id = uuid.uuid4().hex
     for obj in objs:
-        b = {"data": obj, "metadata": {}} if raw else bundle(obj)
+        if raw:  # obj is a MIME bundle already
+            b = {"data": dict(obj), "metadata": {}}
+            b["data"].setdefault("text/plain", "")
+        else:
+            b = bundle(obj)
         if metadata:
             b["metadata"].update(metadata)
         b["display_id"] = display_id

@@ -92,6 +92,9 @@ class PythonCellTests(unittest.TestCase):
         self.assertEqual(r["text/plain"], "'FROM PYTHON'")
         c, _, _ = run(self.kc, "%python", allow_error=True)
         self.assertEqual(c["ename"], "UsageError")
+        reply, _ = failure(self.kc, "%%python --save x\n1")
+        self.assertEqual(reply["ename"], "UsageError")
+        self.assertIn("no options", reply["evalue"])
 
     def test_debian_packages_import(self):
         _, _, r = run(self.kc, "%%python\nimport sys, numpy\n"

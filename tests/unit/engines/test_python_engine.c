@@ -237,6 +237,15 @@ static void test_rich_display(void **state)
     assert_non_null(first(f, "clear_output"));
     assert_string_equal(result_mime(f, "image/svg+xml"), "<svg/>");
     assert_string_equal(result_mime(f, "image/png"), "YWI=");
+    /* a mimebundle's bytes are base64 too; what JSON cannot carry goes */
+    assert_int_equal(run(f, "class M:\n"
+                            "    def _repr_mimebundle_(self):\n"
+                            "        return {'image/png': b'ab', "
+                            "'text/plain': 'm', 'x/y': object()}\n"
+                            "M()"), 0);
+    assert_string_equal(result_mime(f, "image/png"), "YWI=");
+    assert_string_equal(result_mime(f, "text/plain"), "m");
+    assert_null(result_mime(f, "x/y"));
 }
 
 static void test_input_and_getpass(void **state)
