@@ -69,7 +69,7 @@ static int python_error(trl_error *err, const char *doing)
     return TRL_EINVAL;
 }
 
-/* ---- what Python calls (the helper's _native) ------------------------------ */
+/* ---- what Python calls (py_io.py's native) --------------------------------- */
 
 static py_object *reply(int rc, const char *text)
 {
