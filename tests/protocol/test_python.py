@@ -7,6 +7,7 @@ import queue
 import re
 import shutil
 import tempfile
+import time
 import unittest
 
 from jupyter_client.manager import start_new_kernel
@@ -210,6 +211,23 @@ Rich()''')
         self.assertEqual(r["text/plain"], "'after'")
         _, _, r = run(self.kc, "1 + 1")  # and Lua
         self.assertEqual(r["text/plain"], "2")
+
+    def test_interrupt_request_on_control_stops_python(self):
+        msg_id = self.kc.execute("%%python\nwhile True: pass")
+        reply = None
+        for _ in range(10):  # one that lands before the cell runs is lost
+            time.sleep(0.5)
+            req = self.kc.session.msg("interrupt_request", {})
+            self.kc.control_channel.send(req)
+            self.assertEqual(self.kc.get_control_msg(timeout=TIMEOUT)
+                             ["content"]["status"], "ok")
+            try:
+                reply = self.kc.get_shell_msg(timeout=2)["content"]
+                break
+            except queue.Empty:
+                continue
+        wait_idle(self.kc, msg_id)
+        self.assertEqual(reply["ename"], "KeyboardInterrupt")
 
     def test_interrupt_stops_a_sleep_and_a_python_sigint_handler(self):
         msg_id = self.kc.execute("%%python\nimport time\ntime.sleep(60)")
