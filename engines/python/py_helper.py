@@ -20,6 +20,7 @@ import sys
 import tokenize
 
 import _trellis_io as tio
+# re-exported: C calls every entry point on this module
 from _trellis_assist import complete, inspect_at, is_complete  # noqa: F401
 from _trellis_io import bundle, cell_name, entry
 
