@@ -43,7 +43,7 @@ json_t *trl__kernel_info(trl__kernel *k)
         li->codemirror_mode, "nbconvert_exporter", "script",
         "banner",
         "Trellis " TRL_VERSION " - a polyglot ML kernel (Lua by default; "
-        "%%lua cells)\n",
+        "%%sql and %%python cells)\n",
         "debugger", 0, "help_links", "text", "Lua 5.4 manual", "url",
         "https://www.lua.org/manual/5.4/");
 }

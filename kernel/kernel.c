@@ -268,6 +268,13 @@ int trl_kernel_run(const trl_kernel_config *config, trl_error *err)
         k->n_engines = 2;
     else
         trl__log("SQL cells unavailable: %s", serr.message);
+    /* Python loads nothing until its first cell: startup stays as fast */
+    trl_error perr = {0};
+    k->engines[k->n_engines] = trl_python_engine_new(&ec, &perr);
+    if (k->engines[k->n_engines])
+        k->n_engines++;
+    else
+        trl__log("Python cells unavailable: %s", perr.message);
 
     char *hpath = config->history_path ? strdup(config->history_path)
                                        : trl__history_default_path();

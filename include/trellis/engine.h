@@ -239,4 +239,12 @@ trl_engine *trl_lua_engine_new(const trl_engine_config *config, trl_error *err);
  * the same way. */
 trl_engine *trl_sql_engine_new(const trl_engine_config *config, trl_error *err);
 
+/* Creates the Python engine (%%python cells), the same way. It loads
+ * nothing: libpython is found and started by the first Python cell, which
+ * fails with how to enable Python when it is absent (see
+ * docs/reference.md, "Python cells"). The interpreter is one per process,
+ * shared by every Python engine, and outlives them. */
+trl_engine *trl_python_engine_new(const trl_engine_config *config,
+                                  trl_error *err);
+
 #endif

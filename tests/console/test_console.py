@@ -212,6 +212,20 @@ class FullUI(unittest.TestCase):
         c.expect(r"per loop \(mean \u00b1 std\. dev\. of 2 runs, 10 loops "
                  r"each\)$")
 
+    def test_python_block_waits_for_a_blank_line(self):
+        c = self.c
+        c.send("%%python\r")
+        c.expect(r"^ *\.\.\.: ")
+        c.send("for i in range(3):\r")
+        c.expect(r"^ *\.\.\.: ")
+        # the kernel's indent is typed for us; a block waits, as in IPython
+        c.send("print(i * 2)\r")
+        c.expect(r"^ *\.\.\.: ")
+        self.assertNotRegex(c.text(), r"In \[2\]")
+        c.send("\r")
+        c.expect(r"^0\n2\n4\n")
+        c.prompt(2)
+
     def test_ctrl_d_exits_and_shuts_the_kernel_down(self):
         c = self.c
         kernels = c.kernels()
