@@ -77,6 +77,9 @@ static void summary(const json_t *r, char *out, size_t size)
     if (id && k > 0 && (size_t)k < size)
         snprintf(out + k, size - (size_t)k, "; recorded as drift run %lld",
                  (long long)json_integer_value(id));
+    const char *why = json_string_value(json_object_get(r, "not_recorded"));
+    if (!id && why && k > 0 && (size_t)k < size)
+        snprintf(out + k, size - (size_t)k, "; not recorded: %s", why);
 }
 
 /* "0.1234", or "-" where the statistic does not apply. */

@@ -38,6 +38,9 @@ static void summary(const json_t *r, char *out, size_t size)
     if (id && k > 0 && (size_t)k < size)
         snprintf(out + k, size - (size_t)k, "; recorded as validation %lld",
                  (long long)json_integer_value(id));
+    const char *why = json_string_value(json_object_get(r, "not_recorded"));
+    if (!id && why && k > 0 && (size_t)k < size)
+        snprintf(out + k, size - (size_t)k, "; not recorded: %s", why);
 }
 
 static void table(trl_strbuf *b, const json_t *r, int html)

@@ -44,11 +44,13 @@ static void record(trl_registry *r, json_t *result)
     long long id;
     trl_error err = {0};
     if (!r)
-        return;
-    if (trl_registry_record_drift(r, result, &id, &err) == 0)
+        json_object_set_new(result, "not_recorded",
+                            json_string("the registry is not available"));
+    else if (trl_registry_record_drift(r, result, &id, &err) == 0)
         json_object_set_new(result, "recorded", json_integer(id));
     else
-        fprintf(stderr, "[trellis] %s\n", err.message);
+        json_object_set_new(result, "not_recorded",
+                            json_string(err.message));
 }
 
 static int drift(trl_magic_env *env, const char *text, trl_exec_ctx *ctx)

@@ -38,11 +38,13 @@ static void record(trl_registry *r, json_t *result)
     long long id;
     trl_error err = {0};
     if (!r)
-        return;
-    if (trl_registry_record_validation(r, result, &id, &err) == 0)
+        json_object_set_new(result, "not_recorded",
+                            json_string("the registry is not available"));
+    else if (trl_registry_record_validation(r, result, &id, &err) == 0)
         json_object_set_new(result, "recorded", json_integer(id));
     else
-        fprintf(stderr, "[trellis] %s\n", err.message);
+        json_object_set_new(result, "not_recorded",
+                            json_string(err.message));
 }
 
 /* The expectations and what they came from ("holdout@2", "schema

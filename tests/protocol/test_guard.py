@@ -245,5 +245,24 @@ class GuardTests(unittest.TestCase):
         self.assertEqual(out, "150\n")
 
 
+class WithoutRegistry(unittest.TestCase):
+    """A kernel whose registry could not be opened still checks drift and
+    validation, and says in the notebook that it did not record them."""
+
+    def test_not_recorded_is_said_in_the_output(self):
+        env = dict(os.environ, TRELLIS_REGISTRY="/proc/trellis-none/r.sqlite")
+        km, kc = start_new_kernel(kernel_name="trellis", env=env)
+        try:
+            run(kc, "a = features.frame{x = {1, 2, 3, 4}}\n"
+                    "b = features.frame{x = {5, 6, 7, 8}}")
+            for code in ("%drift a b", "%validate b --against a"):
+                _, _, r = run(kc, code)
+                self.assertIn("not recorded: the registry is not available",
+                              r["text/plain"], code)
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+
 if __name__ == "__main__":
     unittest.main()
