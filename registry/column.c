@@ -99,12 +99,12 @@ static trl_column *column_alloc(trl_dtype type, size_t len,
 void trl_column_incref(trl_column *c)
 {
     if (c)
-        c->refcount++;
+        trl__ref_inc(&c->refcount);
 }
 
 void trl_column_decref(trl_column *c)
 {
-    if (!c || --c->refcount > 0)
+    if (!c || trl__ref_dec(&c->refcount))
         return;
     free(c->v.f64);
     free(c->valid);

@@ -16,12 +16,12 @@ trl_frame *trl_frame_new(void)
 void trl_frame_incref(trl_frame *f)
 {
     if (f)
-        f->refcount++;
+        trl__ref_inc(&f->refcount);
 }
 
 void trl_frame_decref(trl_frame *f)
 {
-    if (!f || --f->refcount > 0)
+    if (!f || trl__ref_dec(&f->refcount))
         return;
     for (size_t i = 0; i < f->ncols; i++) {
         free(f->names[i]);

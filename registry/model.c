@@ -73,12 +73,12 @@ trl_model *trl__model_alloc(void)
 void trl_model_incref(trl_model *m)
 {
     if (m)
-        m->refcount++;
+        trl__ref_inc(&m->refcount);
 }
 
 void trl_model_decref(trl_model *m)
 {
-    if (!m || --m->refcount > 0)
+    if (!m || trl__ref_dec(&m->refcount))
         return;
     trl__model_impl *impl = m->impl;
     if (impl) {

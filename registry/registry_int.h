@@ -10,6 +10,21 @@
 
 #include "trellis/registry.h"
 
+/* Reference counts of columns, dictionaries, frames and models change
+ * atomically: a Python thread may drop its view of a column (a NumPy
+ * array's base) while the engine thread runs a Lua cell that shares it. */
+static inline void trl__ref_inc(int *refcount)
+{
+    __atomic_fetch_add(refcount, 1, __ATOMIC_RELAXED);
+}
+
+/* Non-zero when references remain; zero when the caller held the last
+ * and frees the object (after every other holder's writes, by acq_rel). */
+static inline int trl__ref_dec(int *refcount)
+{
+    return __atomic_sub_fetch(refcount, 1, __ATOMIC_ACQ_REL) > 0;
+}
+
 /* Rows between two polls of the interrupt callback in long loops. */
 #define TRL__POLL_ROWS (1u << 20)
 

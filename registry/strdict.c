@@ -16,12 +16,12 @@ trl_strdict *trl_strdict_new(void)
 void trl_strdict_incref(trl_strdict *d)
 {
     if (d)
-        d->refcount++;
+        trl__ref_inc(&d->refcount);
 }
 
 void trl_strdict_decref(trl_strdict *d)
 {
-    if (!d || --d->refcount > 0)
+    if (!d || trl__ref_dec(&d->refcount))
         return;
     for (size_t i = 0; i < d->n; i++)
         free(d->strs[i]);

@@ -37,7 +37,8 @@ typedef struct trl_strdict {
 /* A column: contiguous values of one type. Immutable after creation and
  * reference-counted, so frames share columns instead of copying them. */
 typedef struct trl_column {
-    int refcount;          /* private: use trl_column_incref/decref */
+    int refcount;          /* private: use trl_column_incref/decref
+                            * (atomic: safe from any thread) */
     trl_dtype type;        /* read-only */
     size_t len;            /* read-only: number of rows */
     union {
