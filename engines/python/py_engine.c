@@ -6,12 +6,16 @@
 #include <string.h>
 
 #include "engines/python/py_int.h"
+#include "trellis/model.h"
+#include "trellis/registry.h"
 
 static const trl_language_info py_info = {
     "python", "3", "text/x-python", ".py", "ipython3", "python"};
 
 typedef struct trl__pye {
-    trl_engine base;  /* first: the engine interface */
+    trl_engine base;          /* first: the engine interface */
+    trl__py_bridge_env env;   /* what the trellis module reaches */
+    char *registry_error;     /* env's, owned */
 } trl__pye;
 
 /* Enter, call the helper's name with Py_BuildValue's fmt, leave. Output
@@ -256,6 +260,65 @@ static void py_timer_free(trl_engine *self, void *timer)
     free(t);
 }
 
+/* ---- values other engines read ------------------------------------------------ */
+
+/* A Python global holding a trellis.Frame or trellis.Model: the very
+ * frame or model, a new reference (nothing copied). */
+static void py_lookup(trl_engine *self, const char *name,
+                      struct trl_frame **frame_out,
+                      struct trl_model **model_out)
+{
+    (void)self;
+    *frame_out = NULL;
+    *model_out = NULL;
+    json_t *res;
+    trl_error err = {0};
+    if (helper(NULL, "lookup", &res, &err, "(s)", name) != 0)
+        return;
+    const char *kind = json_string_value(json_object_get(res, "kind"));
+    json_t *h = json_object_get(res, "handle");
+    if (kind && json_is_integer(h)) {
+        void *p = trl__py_bridge_ref((unsigned long long)json_integer_value(h),
+                                     strcmp(kind, "model") == 0);
+        if (strcmp(kind, "model") == 0)
+            *model_out = p;
+        else
+            *frame_out = p;
+    }
+    json_decref(res);
+}
+
+static json_t *py_scalar(trl_engine *self, const char *name)
+{
+    (void)self;
+    json_t *res;
+    trl_error err = {0};
+    if (helper(NULL, "scalar", &res, &err, "(s)", name) != 0)
+        return NULL;
+    json_t *v = json_incref(json_object_get(res, "value"));
+    json_decref(res);
+    return v;
+}
+
+static int py_bind_frame(trl_engine *self, const char *name,
+                         struct trl_frame *f, trl_error *err)
+{
+    (void)self;
+    trl_frame_incref(f);
+    unsigned long long h = trl__py_bridge_adopt(f, 0);
+    if (!h) {
+        trl_frame_decref(f);
+        return trl_error_set(err, TRL_ENOMEM, "out of memory");
+    }
+    json_t *res;
+    int rc = helper(NULL, "bind_frame", &res, err, "(sK)", name, h);
+    if (rc == 0 && json_object_get(res, "ename"))
+        rc = trl_error_set(err, TRL_EINVAL, "%s",
+                           json_string_value(json_object_get(res, "evalue")));
+    json_decref(res);
+    return rc;
+}
+
 /* ---- lifetime -------------------------------------------------------------------- */
 
 static void py_interrupt(trl_engine *self)
@@ -268,7 +331,10 @@ static void py_destroy(trl_engine *self)
 {
     /* The interpreter stays: CPython cannot be unloaded, and finalising
      * it would wait for any thread a user started. */
-    free(self);
+    trl__pye *e = (trl__pye *)self;
+    trl__py_bridge_detach(&e->env);
+    free(e->registry_error);
+    free(e);
 }
 
 static const trl_engine_ops py_ops = {
@@ -283,6 +349,9 @@ static const trl_engine_ops py_ops = {
     .timer_new = py_timer_new,
     .timer_run = py_timer_run,
     .timer_free = py_timer_free,
+    .lookup = py_lookup,
+    .scalar = py_scalar,
+    .bind_frame = py_bind_frame,
     .set_last = py_set_last,
     .reset = py_reset,
     .interrupt = py_interrupt,
@@ -291,12 +360,19 @@ static const trl_engine_ops py_ops = {
 trl_engine *trl_python_engine_new(const trl_engine_config *config,
                                   trl_error *err)
 {
-    (void)config;
     trl__pye *e = calloc(1, sizeof *e);
+    if (e && config->registry_error &&
+        !(e->registry_error = strdup(config->registry_error))) {
+        free(e);
+        e = NULL;
+    }
     if (!e) {
         trl_error_set(err, TRL_ENOMEM, "out of memory");
         return NULL;
     }
     e->base.ops = &py_ops;
+    e->env = (trl__py_bridge_env){config->registry, e->registry_error,
+                                  config->peers, config->npeers, &e->base};
+    trl__py_bridge_attach(&e->env);
     return &e->base;
 }

@@ -20,6 +20,7 @@ import sys
 import tokenize
 
 import _trellis_io as tio
+import trellis
 # re-exported: C calls every entry point on this module
 from _trellis_assist import complete, inspect_at, is_complete  # noqa: F401
 from _trellis_io import bundle, cell_name, entry
@@ -138,6 +139,45 @@ class _Result(dict):
 def set_last(text):
     v = json.loads(text)
     _ns["_"] = _Result(v) if isinstance(v, dict) else v
+    return {}
+
+
+# ---- values other engines read (engine ops lookup, scalar, bind_frame) ---------
+
+@entry
+def bind_native(name, fn):
+    trellis._native[name] = fn
+    return {}
+
+
+@entry
+def lookup(name):
+    """The handle of the Frame or Model the global name holds, for C to
+    take its own reference: SQL and magics see it, nothing copied. Plain
+    DataFrames are not converted here (each lookup would copy them):
+    trellis.Frame(df) copies once."""
+    v = _ns.get(name)
+    if isinstance(v, trellis.Frame):
+        return {"kind": "frame", "handle": v._ref.h}
+    if isinstance(v, trellis.Model):
+        return {"kind": "model", "handle": v._ref.h}
+    return {}
+
+
+@entry
+def scalar(name):
+    """A number, string or boolean global, as SQL's `:name` reads it."""
+    v = _ns.get(name)
+    if isinstance(v, bool) or isinstance(v, str) \
+            or (isinstance(v, int) and -2 ** 63 <= v < 2 ** 63) \
+            or (isinstance(v, float) and v == v and abs(v) != float("inf")):
+        return {"value": v}
+    return {}
+
+
+@entry
+def bind_frame(name, handle):
+    _ns[name] = trellis.Frame._wrap(handle)
     return {}
 
 

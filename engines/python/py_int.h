@@ -128,8 +128,44 @@ int trl__py_call(const char *name, json_t **out, trl_error *err,
 int trl__py_vcall(const char *name, json_t **out, trl_error *err,
                   const char *fmt, va_list ap);
 
+/* The loaded table (for py_bridge.c); valid once Python has started. */
+const trl__py_api *trl__py_fns(void);
+
+/* Whether the caller is the engine's thread, the one cells run on. */
+int trl__py_on_engine_thread(void);
+
+/* The execution count of the running cell, 0 outside one. */
+int trl__py_execution_count(void);
+
 /* Asks running Python code to raise KeyboardInterrupt. Async-signal-safe;
  * does nothing before Python is initialised. */
 void trl__py_interrupt(void);
+
+/* ---- the trellis module's C half (py_bridge.c) ----------------------------- */
+
+/* What the module reaches: the Python engine's registry and its peers. */
+typedef struct trl__py_bridge_env {
+    struct trl_registry *registry;   /* may be NULL */
+    const char *registry_error;      /* why it is NULL; may be NULL */
+    trl_engine *const *peers;        /* every engine, self among them */
+    const size_t *npeers;
+    const trl_engine *self;
+} trl__py_bridge_env;
+
+/* Makes env (borrowed, kept) what the module reaches; detach forgets it
+ * when it is still env. */
+void trl__py_bridge_attach(const trl__py_bridge_env *env);
+void trl__py_bridge_detach(const trl__py_bridge_env *env);
+
+/* The functions the module calls (static; *out points at them). */
+size_t trl__py_bridge_defs(py_method_def **out);
+
+/* A new reference to the frame (model non-zero: the model) Python's
+ * handle h names, or NULL. */
+void *trl__py_bridge_ref(unsigned long long h, int model);
+
+/* A handle owning the reference p (a frame, or a model when model is
+ * non-zero), for Python to wrap; 0 when out of memory. */
+unsigned long long trl__py_bridge_adopt(void *p, int model);
 
 #endif

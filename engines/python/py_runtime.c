@@ -15,6 +15,7 @@
 #include "trellis_py_assist.h"
 #include "trellis_py_helper.h"
 #include "trellis_py_io.h"
+#include "trellis_py_trellis.h"
 
 /* What py_io.py's emit() hands C (its EMIT_* constants). */
 enum {
@@ -228,6 +229,26 @@ static py_object *load_module(const char *name, const char *src,
     return mod;
 }
 
+/* Hands the trellis module its C functions (py_bridge.c). */
+static int bind_bridge(trl_error *err)
+{
+    py_method_def *defs;
+    size_t n = trl__py_bridge_defs(&defs);
+    for (size_t i = 0; i < n; i++) {
+        py_object *fn = rt.api.PyCFunction_NewEx(&defs[i], NULL, NULL);
+        if (!fn)
+            return python_error(err, "to start");
+        json_t *res = NULL;
+        int rc = trl__py_call("bind_native", &res, err, "(sO)",
+                              defs[i].ml_name, fn);
+        rt.api.Py_DecRef(fn);
+        json_decref(res);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Loads the helper modules and lets them replace sys.stdout and
  * friends. */
 static int start_helper(trl_error *err)
@@ -236,13 +257,20 @@ static int start_helper(trl_error *err)
     py_object *assist = io ? load_module("_trellis_assist",
                                          trl__py_assist_src, err)
                            : NULL;
-    if (assist)
+    py_object *trellis = assist ? load_module("trellis", trl__py_trellis_src,
+                                              err)
+                                : NULL;
+    if (trellis)
         rt.helper = load_module("_trellis_kernel", trl__py_helper_src, err);
     if (io)
         rt.api.Py_DecRef(io);  /* sys.modules holds them */
     if (assist)
         rt.api.Py_DecRef(assist);
+    if (trellis)
+        rt.api.Py_DecRef(trellis);
     if (!rt.helper)
+        return err->code;
+    if (bind_bridge(err) != 0)
         return err->code;
     py_object *emit = rt.api.PyCFunction_NewEx(&emit_def, NULL, NULL);
     py_object *now = rt.api.PyCFunction_NewEx(&now_def, NULL, NULL);
@@ -378,6 +406,18 @@ int trl__py_vcall(const char *name, json_t **out, trl_error *err,
         return trl_error_set(err, TRL_EINVAL, "the Python engine's %s "
                              "returned bad JSON: %s", name, jerr.text);
     return 0;
+}
+
+const trl__py_api *trl__py_fns(void) { return &rt.api; }
+
+int trl__py_on_engine_thread(void)
+{
+    return rt.ready && pthread_equal(pthread_self(), rt.thread);
+}
+
+int trl__py_execution_count(void)
+{
+    return rt.ctx ? trl_ctx_execution_count(rt.ctx) : 0;
 }
 
 void trl__py_interrupt(void)
