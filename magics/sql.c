@@ -5,6 +5,25 @@
 
 #include "trellis/magic.h"
 
+/* The options of %%sql, which the line magic passes on. */
+static const char *const options[] = {"--save", "--lua", "--python"};
+
+/* Whether the word at p (of length len) is an option the line magic
+ * takes, in any spelling: "--save", "--lua", "--save=x"; *bare is set
+ * when no "=value" is attached. */
+static int option_word(const char *p, size_t len, int *bare)
+{
+    for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+        size_t k = strlen(options[i]);
+        if (len >= k && strncmp(p, options[i], k) == 0 &&
+            (len == k || p[k] == '=')) {
+            *bare = len == k;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Length of the leading "--save NAME --lua NAME" options in args, which
  * belong on the %%sql header line. Options can only lead: after the
  * statement, "--" starts an SQL comment. */
@@ -14,32 +33,16 @@ static size_t leading_options(const char *args)
     for (;;) {
         const char *q = p + strspn(p, " \t");
         size_t len = strcspn(q, " \t");
-        if (len > 6 && strncmp(q, "--save=", 7) == 0) {
-            p = q + len;                    /* --save=NAME */
-            continue;
-        }
-        if (len > 5 && strncmp(q, "--lua=", 6) == 0) {
-            p = q + len;
-            continue;
-        }
-        if (!(len == 6 && strncmp(q, "--save", 6) == 0) &&
-            !(len == 5 && strncmp(q, "--lua", 5) == 0))
+        int bare;
+        if (!option_word(q, len, &bare))
             return (size_t)(p - args);
         q += len;                           /* the option */
-        q += strspn(q, " \t");
-        q += strcspn(q, " \t");            /* its value */
+        if (bare) {
+            q += strspn(q, " \t");
+            q += strcspn(q, " \t");        /* its value */
+        }
         p = q;
     }
-}
-
-/* Whether the word at p (of length len) is an option the line magic
- * takes, in any spelling: "--save", "--lua", "--save=x". */
-static int option_word(const char *p, size_t len)
-{
-    return (len >= 6 && strncmp(p, "--save", 6) == 0 &&
-            (len == 6 || p[6] == '=')) ||
-           (len >= 5 && strncmp(p, "--lua", 5) == 0 &&
-            (len == 5 || p[5] == '='));
 }
 
 /* A one-line statement holding an option word lost it to an SQL comment
@@ -48,8 +51,9 @@ static int option_word(const char *p, size_t len)
  * another option, "--lua --save", the %%sql header refuses.) */
 static const char *misplaced_option(const char *stmt)
 {
+    int bare;
     for (const char *p = stmt; (p = strstr(p, "--")) != NULL; p += 2)
-        if (p == stmt || option_word(p, strcspn(p, " \t")))
+        if (p == stmt || option_word(p, strcspn(p, " \t"), &bare))
             return "options go before the statement (after it, -- starts "
                    "an SQL comment), and a statement is needed";
     return NULL;
@@ -64,7 +68,8 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
     if (why) {
         char msg[300];
         snprintf(msg, sizeof msg, "%%sql: %s; usage: %%sql [--save NAME] "
-                 "[--lua NAME] SELECT count(*) FROM churn", why);
+                 "[--lua NAME] [--python NAME] SELECT count(*) FROM churn",
+                 why);
         trl_ctx_fail(ctx, "UsageError", msg, NULL);
         return TRL_EINVAL;
     }
@@ -85,8 +90,9 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
 }
 
 const trl_magic trl__magic_sql = {
-    "sql", "%sql [--save NAME] [--lua NAME] STATEMENT",
-    "run one SQL statement (SQLite) over the registry's frames and Lua's "
-    "frame variables; --save NAME registers its rows, --lua NAME binds "
-    "them (options go before the statement); a %%sql cell runs many",
+    "sql", "%sql [--save NAME] [--lua NAME] [--python NAME] STATEMENT",
+    "run one SQL statement (SQLite) over the registry's frames and the "
+    "frame variables of Lua and Python; --save NAME registers its rows, "
+    "--lua / --python NAME binds them (options go before the statement); "
+    "a %%sql cell runs many",
     run, NULL};

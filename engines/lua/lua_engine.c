@@ -1022,6 +1022,9 @@ trl_engine *trl_lua_engine_new(const trl_engine_config *config,
     trl__lua_open_kernel_lib(e->L);
     trl__lua_open_features(e->L);
     trl__lua_open_models(e->L);
+    e->peers = config ? config->peers : NULL;
+    e->npeers = config ? config->npeers : NULL;
+    trl__lua_open_peers(e->L);
     trl__lua_open_metrics(e->L);
     trl__lua_open_guard(e->L);
     trl__lua_open_docs(e->L);

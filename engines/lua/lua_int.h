@@ -23,6 +23,9 @@ typedef struct trl__lua {
                                    * the SIGINT handler; NULL = L */
     int settled;            /* the cell's code has returned and its result
                              * is published: an interrupt is too late */
+    trl_engine *const *peers;  /* the kernel's engines, for `python.x`;
+                                * borrowed, may be NULL */
+    const size_t *npeers;
 } trl__lua;
 
 /* Calls fn(L) with ud as its only argument inside lua_pcall; returns the
@@ -86,6 +89,13 @@ struct trl_registry *trl__lua_registry(lua_State *L, const char *what);
 
 /* Installs the `models` library: training, predicting, model versions. */
 void trl__lua_open_models(lua_State *L);
+
+/* Pushes a model value owning m (stolen). */
+struct trl_model;
+void trl__lua_push_model(lua_State *L, struct trl_model *m);
+
+/* Opens `python`: python.name reads the Python global name (lua_share.c). */
+void trl__lua_open_peers(lua_State *L);
 
 /* Pushes a JSON value as Lua values (objects and arrays as tables). */
 struct json_t;

@@ -49,6 +49,11 @@ static lmodel *new_box(lua_State *L)
     return b;
 }
 
+void trl__lua_push_model(lua_State *L, trl_model *m)
+{
+    new_box(L)->m = m;  /* cannot fail after the box exists */
+}
+
 /* ---- JSON <-> Lua -------------------------------------------------------------- */
 
 void trl__lua_push_json(lua_State *L, const json_t *j)

@@ -1,8 +1,13 @@
 /* lua_share.c - what other engines read and write of Lua's globals: a
  * number, string or boolean for a SQL parameter (`:threshold`), and a
  * frame bound by `%%sql --lua NAME`. Raw table access only: no user
- * metamethod runs on another engine's behalf. */
+ * metamethod runs on another engine's behalf. And the other way: the
+ * `python` table reads Python's globals. */
+#include <string.h>
+
 #include <lauxlib.h>
+
+#include "trellis/model.h"
 
 #include "engines/lua/lua_features_int.h"
 #include "engines/lua/lua_int.h"
@@ -69,4 +74,59 @@ int trl__lua_bind_frame(trl_engine *self, const char *name, trl_frame *f,
         return trl_error_set(err, TRL_ENOMEM, "cannot bind '%.60s' in Lua: "
                              "%s", name, trl__lua_protect_error());
     return 0;
+}
+
+/* ---- python.name: Python's globals from Lua ---------------------------------------- */
+
+/* python.name -> the frame or model the Python global holds (shared, not
+ * copied), or its number, string or boolean; an error when it holds
+ * none of these. */
+static int python_index(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 2);
+    trl__lua *e = trl__lua_of(L);
+    trl_engine *py = NULL;
+    size_t n = e->npeers ? *e->npeers : 0;
+    for (size_t i = 0; i < n && !py; i++)
+        if (strcmp(e->peers[i]->ops->name, "python") == 0)
+            py = e->peers[i];
+    if (!py)
+        return luaL_error(L, "this kernel has no Python engine");
+    int box = trl__lf_push_box(L);
+    trl_frame *f = NULL;
+    trl_model *m = NULL;
+    py->ops->lookup(py, name, &f, &m);
+    if (f)
+        return trl__lf_finish(L, box, f);
+    if (m) {
+        trl__lua_push_model(L, m);
+        return 1;
+    }
+    json_t *v = py->ops->scalar(py, name);
+    if (!v)
+        return luaL_error(L, "Python has no global '%s' holding a "
+                          "trellis.Frame, a trellis.Model, a number, a "
+                          "string or a boolean (a DataFrame crosses as "
+                          "trellis.Frame(df))", name);
+    trl__lua_push_json(L, v);
+    json_decref(v);
+    return 1;
+}
+
+static int python_newindex(lua_State *L)
+{
+    return luaL_error(L, "python.%s is read-only: set it in a Python cell",
+                      luaL_checkstring(L, 2));
+}
+
+void trl__lua_open_peers(lua_State *L)
+{
+    lua_newtable(L);
+    luaL_newmetatable(L, "trellis.python");
+    lua_pushcfunction(L, python_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, python_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_setmetatable(L, -2);
+    lua_setglobal(L, "python");
 }

@@ -86,7 +86,8 @@ static int fail_error(const trl_error *err, trl_exec_ctx *ctx)
 
 typedef struct sql_opts {
     char save[129];  /* --save NAME: register the result */
-    char lua[129];   /* --lua NAME: bind it in the other engine */
+    char lua[129];   /* --lua NAME: bind it in the Lua engine */
+    char python[129];/* --python NAME: bind it in the Python engine */
 } sql_opts;
 
 static int parse_opts(const char *line, sql_opts *o, trl_exec_ctx *ctx)
@@ -104,7 +105,9 @@ static int parse_opts(const char *line, sql_opts *o, trl_exec_ctx *ctx)
         size_t name_len = eq ? (size_t)(eq - p) : n;
         char *dest = name_len == 6 && strncmp(p, "--save", 6) == 0 ? o->save
                      : name_len == 5 && strncmp(p, "--lua", 5) == 0 ? o->lua
-                                                                     : NULL;
+                     : name_len == 8 && strncmp(p, "--python", 8) == 0
+                         ? o->python
+                         : NULL;
         const char *v = eq ? eq + 1 : p + n;
         while (!eq && isspace((unsigned char)*v))
             v++;
@@ -113,7 +116,8 @@ static int parse_opts(const char *line, sql_opts *o, trl_exec_ctx *ctx)
         if (!dest || vn == 0 || *v == '-' || vn >= sizeof o->save) {
             char msg[300];
             snprintf(msg, sizeof msg, "%s%.*s; usage: %%%%sql [--save NAME] "
-                     "[--lua NAME]", dest ? "a name must follow " :
+                     "[--lua NAME] [--python NAME]", dest ?
+                     "a name must follow " :
                      "unknown option ", (int)name_len, p);
             trl_ctx_fail(ctx, "UsageError", msg, NULL);
             return TRL_EINVAL;
@@ -126,6 +130,27 @@ static int parse_opts(const char *line, sql_opts *o, trl_exec_ctx *ctx)
 }
 
 /* ---- execute -------------------------------------------------------------------- */
+
+/* Binds f to the global name of the engine called engine (--lua,
+ * --python). 0, or the cell failed saying why. */
+static int bind(trl__sqle *s, const char *engine, const char *name,
+                trl_frame *f, trl_exec_ctx *ctx)
+{
+    size_t np = s->npeers ? *s->npeers : 0;
+    for (size_t i = 0; i < np; i++) {
+        trl_engine *e = s->peers[i];
+        if (e == &s->base || !e->ops->bind_frame ||
+            strcmp(e->ops->name, engine) != 0)
+            continue;
+        trl_error err = {0};
+        return e->ops->bind_frame(e, name, f, &err) != 0
+                   ? fail_error(&err, ctx) : 0;
+    }
+    trl_error err;
+    trl_error_set(&err, TRL_EINVAL, "--%s: this kernel has no %s engine",
+                  engine, engine);
+    return fail_error(&err, ctx);
+}
 
 /* Registers, binds and shows the cell's result. */
 static int deliver(trl__sqle *s, trl_frame *f, const char *code,
@@ -146,22 +171,9 @@ static int deliver(trl__sqle *s, trl_frame *f, const char *code,
             return fail_error(&err, ctx);
         snprintf(saved, sizeof saved, "; saved as %s@%d", o->save, version);
     }
-    if (o->lua[0]) {
-        trl_error err = {0};
-        int bound = 0;
-        size_t np = s->npeers ? *s->npeers : 0;
-        for (size_t i = 0; !bound && i < np; i++) {
-            trl_engine *e = s->peers[i];
-            if (e == &s->base || !e->ops->bind_frame)
-                continue;
-            if (e->ops->bind_frame(e, o->lua, f, &err) != 0)
-                return fail_error(&err, ctx);
-            bound = 1;
-        }
-        if (!bound)
-            return fail_error(&(trl_error){TRL_EINVAL, "--lua: no engine "
-                                           "takes variables"}, ctx);
-    }
+    if ((o->lua[0] && bind(s, "lua", o->lua, f, ctx) != 0) ||
+        (o->python[0] && bind(s, "python", o->python, f, ctx) != 0))
+        return TRL_EINVAL;
     char *html = trl_frame_html(f), *text = trl_frame_text(f);
     char caption[256];
     snprintf(caption, sizeof caption, "%zu row%s in %.3g ms%s", f->nrows,
