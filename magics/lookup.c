@@ -1,5 +1,6 @@
 /* lookup.c - how magics find the models and frames they are given: as
- * code names them, a global variable first, then the registry. */
+ * code names them, a global variable first (the cell's language's, then
+ * the other languages'), then the registry. */
 #include "magics/magic_int.h"
 
 /* What a variable called name holds (a new reference in *f or *m); the
@@ -14,6 +15,12 @@ static trl_registry *look_up(trl_magic_env *env, const char *name,
     *m = NULL;
     if (e && e->ops->lookup)
         e->ops->lookup(e, name, f, m);
+    /* then the other engines' (a Python trellis.Frame) */
+    trl_engine *const *all;
+    size_t n = trl_magic_engines(env, &all);
+    for (size_t i = 0; i < n && !*f && !*m; i++)
+        if (all[i] != e && all[i]->ops->lookup)
+            all[i]->ops->lookup(all[i], name, f, m);
     trl_registry *r = trl_magic_registry(env);
     if (!r)
         trl_error_set(err, TRL_ENOTFOUND, "no variable holds a %s called "

@@ -273,7 +273,10 @@ static void py_lookup(trl_engine *self, const char *name,
     *model_out = NULL;
     json_t *res;
     trl_error err = {0};
-    if (helper(NULL, "lookup", &res, &err, "(s)", name) != 0)
+    /* no Python yet, no globals: a magic looking through every engine
+     * must not start an interpreter the user never asked for */
+    if (!trl__py_started() ||
+        helper(NULL, "lookup", &res, &err, "(s)", name) != 0)
         return;
     const char *kind = json_string_value(json_object_get(res, "kind"));
     json_t *h = json_object_get(res, "handle");
@@ -293,7 +296,8 @@ static json_t *py_scalar(trl_engine *self, const char *name)
     (void)self;
     json_t *res;
     trl_error err = {0};
-    if (helper(NULL, "scalar", &res, &err, "(s)", name) != 0)
+    if (!trl__py_started() ||
+        helper(NULL, "scalar", &res, &err, "(s)", name) != 0)
         return NULL;
     json_t *v = json_incref(json_object_get(res, "value"));
     json_decref(res);

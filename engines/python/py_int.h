@@ -131,6 +131,9 @@ int trl__py_vcall(const char *name, json_t **out, trl_error *err,
 /* The loaded table (for py_bridge.c); valid once Python has started. */
 const trl__py_api *trl__py_fns(void);
 
+/* Whether Python has started (a first Python cell ran). */
+int trl__py_started(void);
+
 /* Whether the caller is the engine's thread, the one cells run on. */
 int trl__py_on_engine_thread(void);
 

@@ -410,6 +410,8 @@ int trl__py_vcall(const char *name, json_t **out, trl_error *err,
 
 const trl__py_api *trl__py_fns(void) { return &rt.api; }
 
+int trl__py_started(void) { return rt.ready; }
+
 int trl__py_on_engine_thread(void)
 {
     return rt.ready && pthread_equal(pthread_self(), rt.thread);

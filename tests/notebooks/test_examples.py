@@ -154,6 +154,37 @@ class Ranking(ExampleChecks, unittest.TestCase):
         self.assertIn("promoted for_you@2 to production", text)
 
 
+class Polyglot(ExampleChecks, unittest.TestCase):
+    name = "polyglot"
+
+    def test_python_sees_the_registry_without_copies(self):
+        text = plain_of(cell_with(self.nb, 'hours = subs["watch_hours_30d"]'))
+        self.assertIn("(5000, 15) float64 writeable: False", text)
+        self.assertRegex(text, r"mean watch hours [0-9]+\.[0-9]{2}")
+        self.assertIn("premium", text)  # the pandas groupby
+
+    def test_python_registers_with_lineage(self):
+        text = plain_of(cell_with(self.nb, 'trellis.features.register("subscribers_py"'))
+        self.assertRegex(text, r"subscribers_py@\d+ \[\{'column': 'log_hours', "
+                         r"'expr': '\(python\)'\}")
+
+    def test_sql_reads_python_and_binds_back(self):
+        text = plain_of(cell_with(self.nb, "%%sql --python by_plan"))
+        self.assertIn("3 rows in", text)
+        self.assertIn("late_payers", text)
+
+    def test_python_scores_lua_models(self):
+        text = plain_of(cell_with(self.nb, "held = trellis.features.version"))
+        self.assertRegex(text, r"churn_poly@\d+: auc 0\.[0-9]{3}  logloss 0\.[0-9]{3}")
+        self.assertEqual(text.count("auc"), 2, text)
+
+    def test_magics_and_lua_see_python_variables(self):
+        self.assertIn("compared on an unregistered frame: 363 rows",
+                      plain_of(cell_with(self.nb, "%compare lr xgb --on loyal")))
+        self.assertEqual(plain_of(cell_with(self.nb, "#python.loyal")).strip(),
+                         "363\t5\t24.0")
+
+
 class Data(unittest.TestCase):
     def test_generator_writes_the_committed_files(self):
         out = tmpdir()
