@@ -57,9 +57,11 @@ class _Ref:
         self.h = h
 
     def __del__(self):
-        release = _native.get("release")
-        if release is not None:  # None once the interpreter is ending
-            release(self.h)
+        try:
+            release = _native["release"]
+        except Exception:  # the interpreter is ending: its globals are gone
+            return
+        release(self.h)
 
 
 class _Memory:
