@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -14,6 +16,8 @@
 #include <cmocka.h>
 
 #include "kernel/kernel_int.h"
+#include "trellis/model.h"
+#include "trellis/registry.h"
 #include "trellis/timing.h"
 
 typedef struct recorder {
@@ -49,6 +53,9 @@ static int rec_input(void *ud, const char *prompt, int password,
 
 typedef struct fixture {
     trl_engine *e;
+    trl_registry *reg;
+    trl_engine *peers[1];
+    size_t npeers;
     recorder rec;
     trl_exec_ctx ctx;
     int count;
@@ -110,9 +117,16 @@ static int group_setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     trl_error err = {0};
+    f->reg = trl_registry_open(":memory:", &err);
+    assert_non_null(f->reg);
     trl_engine_config cfg = {0};
+    cfg.registry = f->reg;
+    cfg.peers = f->peers;
+    cfg.npeers = &f->npeers;
     f->e = trl_python_engine_new(&cfg, &err);
     assert_non_null(f->e);
+    f->peers[0] = f->e;
+    f->npeers = 1;
     *state = F = f;
     return 0;
 }
@@ -123,6 +137,7 @@ static int group_teardown(void **state)
     trl__ctx_release(&f->ctx);
     json_decref(f->rec.msgs);
     f->e->ops->destroy(f->e);
+    trl_registry_close(f->reg);
     free(f);
     return 0;
 }
@@ -374,6 +389,105 @@ static void test_variables_set_last_reset(void **state)
     assert_non_null(strstr(err.message, "NameError"));
 }
 
+/* ---- the trellis module and the ops other engines call ------------------------ */
+
+/* A frame C made, bound in Python: the NumPy array Python sees starts at
+ * the column's own address (a view, not a copy), and stays read-only. */
+static void test_bound_frame_is_viewed_in_place(void **state)
+{
+    fixture *f = *state;
+    trl_frame *fr = trl_frame_new();
+    trl_column *c = trl_column_new(TRL_F64, 3, NULL);
+    for (int i = 0; i < 3; i++)
+        c->v.f64[i] = i + 1.5;
+    assert_int_equal(trl_frame_set(fr, "x", c, NULL), 0);
+    trl_error err = {0};
+    assert_int_equal(f->e->ops->bind_frame(f->e, "h", fr, &err), 0);
+    assert_int_equal(run(f, "v = h['x']\n"
+                            "(v.__array_interface__['data'][0], "
+                            "v.flags.writeable, float(v.sum()))"), 0);
+    char want[128];
+    snprintf(want, sizeof want, "(%llu, False, 7.5)",
+             (unsigned long long)(uintptr_t)c->v.f64);
+    assert_string_equal(result_mime(f, "text/plain"), want);
+    trl_column_decref(c);
+    trl_frame_decref(fr);
+    /* the view holds the column after C let go of it */
+    assert_int_equal(run(f, "del h\nfloat(v[2])"), 0);
+    assert_string_equal(result_mime(f, "text/plain"), "3.5");
+}
+
+/* lookup gives SQL and magics the very frame a Python global holds. */
+static void test_lookup_and_scalar(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "import trellis\n"
+                            "g = trellis.Frame({'a': [1, 2, 3], "
+                            "'s': ['p', None, 'p']})\n"
+                            "k = 5; t = 'x'; big = 2 ** 70; nan = "
+                            "float('nan')"), 0);
+    trl_frame *fr = NULL;
+    trl_model *m = NULL;
+    f->e->ops->lookup(f->e, "g", &fr, &m);
+    assert_non_null(fr);
+    assert_null(m);
+    assert_int_equal(fr->nrows, 3);
+    trl_column *a = trl_frame_get(fr, "a");
+    assert_int_equal(a->type, TRL_I64);
+    assert_int_equal(a->v.i64[2], 3);
+    trl_column *s = trl_frame_get(fr, "s");
+    assert_int_equal(s->type, TRL_STR);
+    assert_int_equal(s->v.codes[1], -1);
+    assert_string_equal(s->dict->strs[s->v.codes[2]], "p");
+    assert_string_equal(json_string_value(json_object_get(fr->lineage,
+                                                          "source")),
+                        "python cell");
+    trl_frame_decref(fr);
+    f->e->ops->lookup(f->e, "k", &fr, &m);
+    assert_null(fr);
+    assert_null(m);
+    json_t *v = f->e->ops->scalar(f->e, "k");
+    assert_int_equal(json_integer_value(v), 5);
+    json_decref(v);
+    v = f->e->ops->scalar(f->e, "t");
+    assert_string_equal(json_string_value(v), "x");
+    json_decref(v);
+    assert_null(f->e->ops->scalar(f->e, "big"));   /* past int64 */
+    assert_null(f->e->ops->scalar(f->e, "nan"));   /* not JSON */
+    assert_null(f->e->ops->scalar(f->e, "g"));
+}
+
+/* register writes a version with lineage "python cell". */
+static void test_register_from_python(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(run(f, "import trellis\n"
+                            "trellis.features.register('t', {'y': "
+                            "[0.5, 1.5]})"), 0);
+    assert_string_equal(result_mime(f, "text/plain"), "'t@1'");
+    trl_error err = {0};
+    trl_frame *v = trl_registry_get(F->reg, "t@1", &err);
+    assert_non_null(v);
+    assert_int_equal(v->nrows, 2);
+    assert_true(v->frozen);
+    assert_string_equal(json_string_value(json_object_get(v->lineage,
+                                                          "source")),
+                        "python cell");
+    assert_int_equal(json_integer_value(json_object_get(v->lineage, "cell")),
+                     f->count);
+    /* Python's view of the version is the registry's memory */
+    assert_int_equal(run(f, "trellis.features.version('t@1')['y']"
+                            ".__array_interface__['data'][0]"), 0);
+    char want[64];
+    snprintf(want, sizeof want, "%llu",
+             (unsigned long long)(uintptr_t)trl_frame_get(v, "y")->v.f64);
+    assert_string_equal(result_mime(f, "text/plain"), want);
+    trl_frame_decref(v);
+    /* a made-up handle is an error, not a crash */
+    assert_int_equal(run(f, "trellis._native['frame_info'](12345)"), 0);
+    assert_non_null(strstr(result_mime(f, "text/plain"), "released"));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup(name, needs_python)
@@ -390,6 +504,9 @@ int main(void)
         T(test_completion_and_inspection),
         T(test_timer),
         T(test_variables_set_last_reset),
+        T(test_bound_frame_is_viewed_in_place),
+        T(test_lookup_and_scalar),
+        T(test_register_from_python),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
