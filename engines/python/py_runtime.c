@@ -15,6 +15,7 @@
 #include "trellis_py_assist.h"
 #include "trellis_py_helper.h"
 #include "trellis_py_io.h"
+#include "trellis_py_mpl.h"
 
 /* What py_io.py's emit() hands C (its EMIT_* constants). */
 enum {
@@ -236,12 +237,17 @@ static int start_helper(trl_error *err)
     py_object *assist = io ? load_module("_trellis_assist",
                                          trl__py_assist_src, err)
                            : NULL;
-    if (assist)
+    py_object *mpl = assist ? load_module("_trellis_mpl", trl__py_mpl_src,
+                                          err)
+                            : NULL;
+    if (mpl)
         rt.helper = load_module("_trellis_kernel", trl__py_helper_src, err);
     if (io)
         rt.api.Py_DecRef(io);  /* sys.modules holds them */
     if (assist)
         rt.api.Py_DecRef(assist);
+    if (mpl)
+        rt.api.Py_DecRef(mpl);
     if (!rt.helper)
         return err->code;
     py_object *emit = rt.api.PyCFunction_NewEx(&emit_def, NULL, NULL);
