@@ -9,13 +9,15 @@ extern const trl_magic trl__magic_lsmagic, trl__magic_who, trl__magic_reset,
     trl__magic_models, trl__magic_compare, trl__magic_metrics,
     trl__magic_time, trl__magic_timeit, trl__magic_sql, trl__magic_python;
 extern const trl_magic trl__magic_bench, trl__magic_drift,
-    trl__magic_validate, trl__magic_importance, trl__magic_promote;
+    trl__magic_validate, trl__magic_importance, trl__magic_promote,
+    trl__magic_matplotlib;
 
 /* Sorted by name: %lsmagic prints them in this order. */
 static const trl_magic *const magics[] = {
     &trl__magic_bench,
     &trl__magic_compare, &trl__magic_drift,    &trl__magic_features,
     &trl__magic_history, &trl__magic_importance, &trl__magic_lsmagic,
+    &trl__magic_matplotlib,
     &trl__magic_memory,  &trl__magic_metrics,  &trl__magic_models,
     &trl__magic_promote, &trl__magic_python,   &trl__magic_reset,
     &trl__magic_sql,

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential cmake pkg-config libzmq3-dev libjansson-dev
 libssl-dev uuid-dev libcmocka-dev liblua5.4-dev lua5.4 libsqlite3-dev
 libxgboost-dev liblinear-dev python3-xgboost python3-numpy
-libpython3-dev python3-pandas python3-jedi
+libpython3-dev python3-pandas python3-jedi python3-matplotlib
 python3-jupyter-client python3-jupyter-kernel-test jupyter-client
 jupyter-nbconvert jupyter-console python3-ipykernel python3-pexpect
 xpython tmux valgrind clang libclang-rt-14-dev jupyter-notebook chromium

@@ -1,6 +1,6 @@
 """py_helper.py - the Python half of %%python cells, run inside the
 kernel's embedded interpreter (compiled into the kernel; py_runtime.c loads
-it as _trellis_kernel, after py_io.py and py_assist.py).
+it as _trellis_kernel, after py_io.py, py_assist.py and py_mpl.py).
 
 Cells run as in IPython: one __main__ namespace, the last expression's value
 is the result, `_` holds it; %timeit's loop is compiled here. Every entry
@@ -20,6 +20,7 @@ import sys
 import tokenize
 
 import _trellis_io as tio
+import _trellis_mpl as mpl
 import trellis
 # re-exported: C calls every entry point on this module
 from _trellis_assist import complete, inspect_at, is_complete  # noqa: F401
@@ -48,6 +49,7 @@ def install(emit, now):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _ns = sys.modules["__main__"].__dict__
     _hidden.update(_ns)
+    mpl.install()
     return {}
 
 
@@ -85,9 +87,10 @@ def _show_result(value):
 
 
 @entry
+@mpl.after_cell
 def run_cell(code, count, first_line):
     """Runs all but the last statement, then evaluates the last if it is an
-    expression and shows its value."""
+    expression and shows its value; then the figures it drew."""
     name, src = _source(code, count, first_line)
     tree = compile(src, name, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     last = None

@@ -188,18 +188,13 @@ def bundle(obj):
         r = _mime_value(mime, r)
         if r is not None:
             data[mime] = r
-    if not data and _is_figure(obj):
-        buf = io.BytesIO()
-        obj.savefig(buf, format="png", bbox_inches="tight")
-        data["image/png"] = base64.b64encode(buf.getvalue()).decode("ascii")
+    if not data:
+        import _trellis_mpl  # loaded after this module
+        if _trellis_mpl.is_figure(obj):
+            return _trellis_mpl.figure_bundle(obj)
     if "text/plain" not in data:
         data["text/plain"] = _plain(obj)
     return {"data": data, "metadata": meta}
-
-
-def _is_figure(obj):
-    return (type(obj).__module__.startswith("matplotlib.")
-            and callable(getattr(obj, "savefig", None)))
 
 
 class DisplayHandle:

@@ -15,6 +15,7 @@
 #include "trellis_py_assist.h"
 #include "trellis_py_helper.h"
 #include "trellis_py_io.h"
+#include "trellis_py_mpl.h"
 #include "trellis_py_trellis.h"
 
 /* What py_io.py's emit() hands C (its EMIT_* constants). */
@@ -253,23 +254,24 @@ static int bind_bridge(trl_error *err)
  * friends. */
 static int start_helper(trl_error *err)
 {
-    py_object *io = load_module("_trellis_io", trl__py_io_src, err);
-    py_object *assist = io ? load_module("_trellis_assist",
-                                         trl__py_assist_src, err)
-                           : NULL;
-    py_object *trellis = assist ? load_module("trellis", trl__py_trellis_src,
-                                              err)
-                                : NULL;
-    if (trellis)
-        rt.helper = load_module("_trellis_kernel", trl__py_helper_src, err);
-    if (io)
-        rt.api.Py_DecRef(io);  /* sys.modules holds them */
-    if (assist)
-        rt.api.Py_DecRef(assist);
-    if (trellis)
-        rt.api.Py_DecRef(trellis);
-    if (!rt.helper)
-        return err->code;
+    /* in import order: each may import those before it */
+    static const struct {
+        const char *name, *src;
+    } parts[] = {{"_trellis_io", trl__py_io_src},
+                 {"_trellis_assist", trl__py_assist_src},
+                 {"_trellis_mpl", trl__py_mpl_src},
+                 {"trellis", trl__py_trellis_src},
+                 {"_trellis_kernel", trl__py_helper_src}};
+    size_t n = sizeof parts / sizeof *parts;
+    for (size_t i = 0; i < n; i++) {
+        py_object *mod = load_module(parts[i].name, parts[i].src, err);
+        if (!mod)
+            return err->code;
+        if (i == n - 1)
+            rt.helper = mod;
+        else
+            rt.api.Py_DecRef(mod);  /* sys.modules holds it */
+    }
     if (bind_bridge(err) != 0)
         return err->code;
     py_object *emit = rt.api.PyCFunction_NewEx(&emit_def, NULL, NULL);

@@ -20,7 +20,8 @@ shared and what is copied: docs/reference.md, "Values across languages".
 import json
 import sys
 
-__all__ = ["Frame", "Model", "features", "models", "metrics", "lua"]
+__all__ = ["Frame", "Model", "features", "models", "metrics", "lua",
+           "figure_formats"]
 
 # the C functions (py_bridge.c), bound by the kernel as it starts Python
 _native = {}
@@ -653,6 +654,13 @@ class _Engine:
     def __repr__(self):
         return "<trellis.%s: %s's globals, by name>" % (self._name,
                                                         self._title)
+
+
+def figure_formats(*formats):
+    """The formats matplotlib figures show in: "png" (the default),
+    "retina" and "svg", any of them; with no argument, the current ones."""
+    import _trellis_mpl
+    return _trellis_mpl.set_figure_formats(*formats)
 
 
 features = _Features()
