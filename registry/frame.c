@@ -134,6 +134,34 @@ void trl_frame_set_lineage(trl_frame *f, json_t *lineage_new)
     f->lineage = lineage_new;
 }
 
+json_t *trl_frame_derived_lineage(const trl_frame *parent, const char *source,
+                                  json_t *step_new)
+{
+    json_t *p = parent->ref ? json_string(parent->ref)
+                : parent->lineage ? json_deep_copy(parent->lineage)
+                                  : json_pack("{s:s}", "source", source);
+    /* o steals p and step_new, also when packing fails */
+    return json_pack("{s:s, s:[o], s:[o]}", "source", "derived", "parents", p,
+                     "derivation", step_new);
+}
+
+int trl_frame_add_step(trl_frame *f, const char *source, json_t *step_new)
+{
+    if (!step_new)
+        return TRL_ENOMEM;
+    if (!f->lineage && !(f->lineage = json_pack("{s:s}", "source", source))) {
+        json_decref(step_new);
+        return TRL_ENOMEM;
+    }
+    json_t *d = json_object_get(f->lineage, "derivation");
+    if (!json_is_array(d) &&
+        json_object_set_new(f->lineage, "derivation", d = json_array()) != 0) {
+        json_decref(step_new);
+        return TRL_ENOMEM;
+    }
+    return json_array_append_new(d, step_new) == 0 ? 0 : TRL_ENOMEM;
+}
+
 trl_frame *trl_frame_select(const trl_frame *f, const char *const *names,
                             size_t n, trl_error *err)
 {

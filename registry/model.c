@@ -243,8 +243,10 @@ static json_t *data_record(const trl_frame *f)
     if (!ref && json_array_size(parents) == 1 && json_is_array(steps) &&
         json_array_size(steps) == 0)
         ref = json_string_value(json_array_get(parents, 0));
-    return json_pack("{s:s?, s:I, s:O?}", "frame", ref, "rows",
-                     (json_int_t)f->nrows, "lineage", lin);
+    /* a copy: the frame may gain columns (and steps) after training */
+    return json_pack("{s:s?, s:I, s:o?}", "frame", ref, "rows",
+                     (json_int_t)f->nrows, "lineage",
+                     lin ? json_deep_copy(lin) : NULL);
 }
 
 static int check_spec(const trl_train_spec *s, trl_error *err)

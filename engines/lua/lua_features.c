@@ -92,18 +92,9 @@ static int f_get(lua_State *L)
     trl_registry *r = registry_of(L);
     int box = trl__lf_push_box(L);
     trl_error err = {0};
-    trl_frame *v = trl_registry_get(r, spec, &err);
-    if (!v)
+    trl_frame *g = trl_registry_checkout(r, spec, &err);
+    if (!g)
         return trl__lf_fail(L, &err);
-    trl_frame *g = trl_frame_copy(v);
-    if (!g) {
-        trl_frame_decref(v);
-        return luaL_error(L, "out of memory");
-    }
-    json_t *lin = json_pack("{s:s, s:[s], s:[]}", "source", "derived",
-                            "parents", v->ref ? v->ref : spec, "derivation");
-    trl_frame_set_lineage(g, lin);
-    trl_frame_decref(v);
     return trl__lf_finish(L, box, g);
 }
 

@@ -57,8 +57,6 @@ int trl__lf_col_or(lua_State *L);
 int trl__lf_col_not(lua_State *L);
 int trl__lf_frame_columns(lua_State *L);
 int trl__lf_frame_newindex(lua_State *L);
-/* {"source": "derived", "parents": [...], "derivation": [step_new]}. */
-json_t *trl__lf_derived_lineage(const trl_frame *parent, json_t *step_new);
 
 void trl__lf_open_column(lua_State *L);
 void trl__lf_open_frame(lua_State *L);

@@ -13,29 +13,10 @@
 
 /* ---- lineage ----------------------------------------------------------------- */
 
-/* {"source": "derived", "parents": [...], "derivation": [step]}: parents are
- * registered refs ("churn@2"), or the parent's own lineage when it was never
- * registered. Steals step_new. */
-json_t *trl__lf_derived_lineage(const trl_frame *parent, json_t *step_new)
-{
-    json_t *p = parent->ref ? json_string(parent->ref)
-                : parent->lineage ? json_deep_copy(parent->lineage)
-                                  : json_pack("{s:s}", "source", "lua");
-    return json_pack("{s:s, s:[o], s:[o]}", "source", "derived", "parents", p,
-                     "derivation", step_new);
-}
-
 /* Appends a derivation step to f's (working) lineage. Steals step_new. */
 static void add_step(trl_frame *f, json_t *step_new)
 {
-    if (!f->lineage)
-        f->lineage = json_pack("{s:s}", "source", "lua");
-    json_t *d = json_object_get(f->lineage, "derivation");
-    if (!json_is_array(d)) {
-        d = json_array();
-        json_object_set_new(f->lineage, "derivation", d);
-    }
-    json_array_append_new(d, step_new);
+    trl_frame_add_step(f, "lua", step_new);  /* out of memory: no step */
 }
 
 /* ---- frames ---------------------------------------------------------------- */
@@ -171,7 +152,7 @@ static int push_derived(lua_State *L, int box, trl_frame *parent,
         json_decref(step_new);
         return trl__lf_fail(L, err);
     }
-    trl_frame_set_lineage(g, trl__lf_derived_lineage(parent, step_new));
+    trl_frame_set_lineage(g, trl_frame_derived_lineage(parent, "lua", step_new));
     return trl__lf_finish(L, box, g);
 }
 
@@ -288,12 +269,11 @@ static int frame_split(lua_State *L)
         return trl__lf_fail(L, &err);
     for (size_t i = 0; i < k; i++) {
         ((lframe *)lua_touserdata(L, 3 + (int)i))->f = parts[i];
-        trl_frame_set_lineage(
-            parts[i], trl__lf_derived_lineage(f, json_pack("{s:s, s:I, s:f, s:I}", "op",
-                                                   "split", "part",
-                                                   (json_int_t)i + 1,
-                                                   "fraction", fr[i], "seed",
-                                                   (json_int_t)seed)));
+        json_t *step = json_pack("{s:s, s:I, s:f, s:I}", "op", "split",
+                                 "part", (json_int_t)i + 1, "fraction",
+                                 fr[i], "seed", (json_int_t)seed);
+        trl_frame_set_lineage(parts[i],
+                              trl_frame_derived_lineage(f, "lua", step));
     }
     return (int)k;
 }
@@ -415,10 +395,9 @@ static int grouped_agg(lua_State *L)
         json_decref(spec);
         return trl__lf_fail(L, &err);
     }
-    trl_frame_set_lineage(g, trl__lf_derived_lineage(
-                                 f, json_pack("{s:s, s:s, s:o}", "op",
-                                              "group_by", "key", key, "agg",
-                                              spec)));
+    json_t *step = json_pack("{s:s, s:s, s:o}", "op", "group_by", "key", key,
+                             "agg", spec);
+    trl_frame_set_lineage(g, trl_frame_derived_lineage(f, "lua", step));
     return trl__lf_finish(L, box, g);
 }
 
@@ -558,8 +537,9 @@ static int frame_describe(lua_State *L)
             trl_error_set(&err, TRL_ENOMEM, "out of memory");
         return trl__lf_fail(L, &err);
     }
-    trl_frame_set_lineage(g, trl__lf_derived_lineage(f, json_pack("{s:s}", "op",
-                                                          "describe")));
+    trl_frame_set_lineage(g, trl_frame_derived_lineage(
+                                 f, "lua", json_pack("{s:s}", "op",
+                                                     "describe")));
     trl__lf_finish(L, box, g);
     if (f->ref) {
         lua_rawgetp(L, LUA_REGISTRYINDEX, &describe_cache_key);

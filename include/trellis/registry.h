@@ -171,6 +171,16 @@ int trl_frame_drop(trl_frame *f, const char *name, trl_error *err);
 trl_frame *trl_frame_copy(const trl_frame *f);
 /* Replaces the lineage (steals lineage_new). */
 void trl_frame_set_lineage(trl_frame *f, json_t *lineage_new);
+/* The lineage of a frame made from parent by one step (stolen):
+ * {"source": "derived", "parents": [parent's "name@N", or its own lineage
+ * when it was never registered, or {"source": source}], "derivation":
+ * [step]}. NULL when out of memory. */
+json_t *trl_frame_derived_lineage(const trl_frame *parent, const char *source,
+                                  json_t *step_new);
+/* Appends a step (stolen) to a working frame's "derivation", giving it
+ * {"source": source} first when it has no lineage. A frame's lineage is
+ * its own: a model trained on it keeps a copy. 0 or TRL_ENOMEM. */
+int trl_frame_add_step(trl_frame *f, const char *source, json_t *step_new);
 
 /* New frames from f's rows; f is never modified. */
 trl_frame *trl_frame_select(const trl_frame *f, const char *const *names,
@@ -276,6 +286,12 @@ int trl_registry_register(trl_registry *r, const char *name, trl_frame *f,
 /* The frozen frame "name" (latest) or "name@N": a new reference. */
 trl_frame *trl_registry_get(trl_registry *r, const char *spec,
                             trl_error *err);
+
+/* A working frame on that version: unfrozen, sharing its columns (nothing
+ * copied), with lineage {"source": "derived", "parents": ["name@N"],
+ * "derivation": []}; the steps taken on it are added there. */
+trl_frame *trl_registry_checkout(trl_registry *r, const char *spec,
+                                 trl_error *err);
 
 /* A new array of {name, version, rows, columns, created, lineage}, one per
  * version, ordered by name then version; NULL when the database cannot be

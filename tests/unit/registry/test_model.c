@@ -279,6 +279,28 @@ static void test_logistic(void **state)
     trl_frame_decref(n);
 }
 
+/* The lineage a model records is a copy: a step taken on the frame after
+ * training (a column set) does not rewrite what the model was trained on. */
+static void test_recorded_lineage_is_a_copy(void **state)
+{
+    (void)state;
+    trl_frame *d = fixture("binary.csv");
+    assert_int_equal(trl_frame_add_step(d, "lua", json_pack("{s:s}", "op",
+                                                            "first")), 0);
+    trl_model *m = train_ok("logistic", d, "x1,x2", "label", NULL, NULL,
+                            NULL);
+    assert_int_equal(trl_frame_add_step(d, "python cell",
+                                        json_pack("{s:s}", "op", "later")),
+                     0);
+    json_t *steps = json_object_get(json_object_get(m->data, "lineage"),
+                                    "derivation");
+    assert_int_equal(json_array_size(steps), 1);
+    assert_int_equal(json_array_size(json_object_get(d->lineage,
+                                                     "derivation")), 2);
+    trl_model_decref(m);
+    trl_frame_decref(d);
+}
+
 static void test_linear(void **state)
 {
     (void)state;
@@ -749,6 +771,7 @@ static void test_interrupt_registers_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recorded_lineage_is_a_copy),
         cmocka_unit_test(test_xgb_binary),
         cmocka_unit_test(test_xgb_binary_hist),
         cmocka_unit_test(test_xgb_early_stopping),
