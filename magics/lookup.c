@@ -3,12 +3,8 @@
  * the other languages'), then the registry. */
 #include "magics/magic_int.h"
 
-/* What a variable called name holds (a new reference in *f or *m); the
- * registry to look in otherwise, or NULL with err set saying neither has
- * a `what` called name. */
-static trl_registry *look_up(trl_magic_env *env, const char *name,
-                             const char *what, trl_frame **f, trl_model **m,
-                             trl_error *err)
+void trl__magic_lookup_var(trl_magic_env *env, const char *name,
+                           trl_frame **f, trl_model **m)
 {
     trl_engine *e = trl_magic_engine(env);
     *f = NULL;
@@ -21,6 +17,16 @@ static trl_registry *look_up(trl_magic_env *env, const char *name,
     for (size_t i = 0; i < n && !*f && !*m; i++)
         if (all[i] != e && all[i]->ops->lookup)
             all[i]->ops->lookup(all[i], name, f, m);
+}
+
+/* What a variable called name holds (a new reference in *f or *m); the
+ * registry to look in otherwise, or NULL with err set saying neither has
+ * a `what` called name. */
+static trl_registry *look_up(trl_magic_env *env, const char *name,
+                             const char *what, trl_frame **f, trl_model **m,
+                             trl_error *err)
+{
+    trl__magic_lookup_var(env, name, f, m);
     trl_registry *r = trl_magic_registry(env);
     if (!r)
         trl_error_set(err, TRL_ENOTFOUND, "no variable holds a %s called "

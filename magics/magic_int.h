@@ -7,6 +7,12 @@
 #include "trellis/magic.h"
 #include "trellis/model.h"
 
+/* What the global variable called name holds, in the cell's language
+ * first, then the others': a new reference in *f or *m, both NULL when
+ * none holds a frame or model. */
+void trl__magic_lookup_var(trl_magic_env *env, const char *name,
+                           trl_frame **f, trl_model **m);
+
 /* A model named as code names it: the global variable called name when
  * it holds one, else the registry's spec ("name", "name@N",
  * "name@production"). A new reference, or NULL with err saying that

@@ -58,9 +58,8 @@ static int spec_of(trl_magic_env *env, const char *name, char *out,
 {
     trl_frame *f = NULL;
     trl_model *m = NULL;
-    trl_engine *e = trl_magic_engine(env);
-    if (!strchr(name, '@') && e && e->ops->lookup)
-        e->ops->lookup(e, name, &f, &m);
+    if (!strchr(name, '@'))
+        trl__magic_lookup_var(env, name, &f, &m);
     trl_frame_decref(f);
     snprintf(out, size, "%s", m && m->ref ? m->ref : name);
     int unregistered = m && !m->ref;

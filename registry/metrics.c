@@ -65,6 +65,14 @@ static const struct {
     {"hit_rate", TRL_METRIC_HIT_RATE, TRL_METRIC_RANKING, 1, 2},
 };
 
+const char *trl_metric_list(size_t i, char *buf, size_t size)
+{
+    if (i >= sizeof table / sizeof *table)
+        return NULL;
+    snprintf(buf, size, "%s%s", table[i].name, table[i].at ? "@k" : "");
+    return buf;
+}
+
 int trl_metric_parse(const char *name, trl_metric *out, trl_error *err)
 {
     if (!name || !*name)

@@ -90,9 +90,10 @@ struct trl_registry *trl__lua_registry(lua_State *L, const char *what);
 /* Installs the `models` library: training, predicting, model versions. */
 void trl__lua_open_models(lua_State *L);
 
-/* Pushes a model value owning m (stolen). */
+/* Pushes an empty model value; what is put in the slot it returns, the
+ * value owns (so a Lua error after cannot leak it). */
 struct trl_model;
-void trl__lua_push_model(lua_State *L, struct trl_model *m);
+struct trl_model **trl__lua_push_model_box(lua_State *L);
 
 /* Opens `python`: python.name reads the Python global name (lua_share.c). */
 void trl__lua_open_peers(lua_State *L);

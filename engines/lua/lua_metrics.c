@@ -110,13 +110,10 @@ static int l_compute(lua_State *L)
 /* metrics.list() -> {"auc", ...} */
 static int l_list(lua_State *L)
 {
-    static const char *const names[] = {
-        "auc", "pr_auc", "logloss", "brier", "accuracy", "precision",
-        "recall", "f1", "ece", "rmse", "mae", "r2", "mape", "ndcg@k",
-        "precision@k", "recall@k", "map@k", "mrr", "hit_rate@k"};
-    lua_createtable(L, (int)(sizeof names / sizeof *names), 0);
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        lua_pushstring(L, names[i]);
+    lua_newtable(L);
+    char name[48];
+    for (size_t i = 0; trl_metric_list(i, name, sizeof name); i++) {
+        lua_pushstring(L, name);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return 1;

@@ -49,9 +49,9 @@ static lmodel *new_box(lua_State *L)
     return b;
 }
 
-void trl__lua_push_model(lua_State *L, trl_model *m)
+trl_model **trl__lua_push_model_box(lua_State *L)
 {
-    new_box(L)->m = m;  /* cannot fail after the box exists */
+    return &new_box(L)->m;
 }
 
 /* ---- JSON <-> Lua -------------------------------------------------------------- */

@@ -92,16 +92,18 @@ static int python_index(lua_State *L)
             py = e->peers[i];
     if (!py)
         return luaL_error(L, "this kernel has no Python engine");
+    /* both boxes first: once lookup hands over a reference, nothing may
+     * raise before a box owns it */
     int box = trl__lf_push_box(L);
+    trl_model **model_slot = trl__lua_push_model_box(L);
     trl_frame *f = NULL;
-    trl_model *m = NULL;
-    py->ops->lookup(py, name, &f, &m);
-    if (f)
+    py->ops->lookup(py, name, &f, model_slot);
+    if (f) {
+        lua_pop(L, 1);
         return trl__lf_finish(L, box, f);
-    if (m) {
-        trl__lua_push_model(L, m);
-        return 1;
     }
+    if (*model_slot)
+        return 1;
     json_t *v = py->ops->scalar(py, name);
     if (!v)
         return luaL_error(L, "Python has no global '%s' holding a "

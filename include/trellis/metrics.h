@@ -40,6 +40,10 @@ typedef struct trl_metric {
  * @k of ndcg optional). Threshold and bins take their defaults. */
 int trl_metric_parse(const char *name, trl_metric *out, trl_error *err);
 
+/* The i-th built-in metric's name as trl_metric_parse reads it, "@k"
+ * where a cut-off goes ("ndcg@k"), written to buf; NULL past the last. */
+const char *trl_metric_list(size_t i, char *buf, size_t size);
+
 /* The rows a metric reads, already free of missing values (see
  * trl_metric_rows). y are labels (0/1 for classification, relevance >= 0
  * for ranking), s scores; w sample weights or NULL (not for ranking);

@@ -32,7 +32,7 @@ int trl_stage_parse(const char *name);
  * (registering fills name, version and ref; the stage lives in the
  * registry, see trl_registry_model_stage). Reference-counted. */
 typedef struct trl_model {
-    int refcount;        /* private */
+    int refcount;        /* private (atomic: any thread may drop one) */
     char *ref;           /* read-only: "name@N" once registered, else NULL */
     char *algo;          /* read-only: "xgboost", "logistic", "linear" */
     char *objective;     /* read-only: "binary:logistic", ..., "logistic" */

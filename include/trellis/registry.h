@@ -25,7 +25,7 @@ typedef enum {
  * the columns derived from one another. Reference-counted, immutable once
  * a column uses it. */
 typedef struct trl_strdict {
-    int refcount;      /* private */
+    int refcount;      /* private (atomic: any thread may drop one) */
     size_t n;          /* read-only: number of strings */
     char **strs;       /* read-only: NUL-terminated UTF-8, owned */
     size_t *lens;      /* read-only: byte lengths */
@@ -38,7 +38,7 @@ typedef struct trl_strdict {
  * reference-counted, so frames share columns instead of copying them. */
 typedef struct trl_column {
     int refcount;          /* private: use trl_column_incref/decref
-                            * (atomic: safe from any thread) */
+                            * (atomic: any thread may drop one) */
     trl_dtype type;        /* read-only */
     size_t len;            /* read-only: number of rows */
     union {
@@ -143,7 +143,7 @@ int trl_column_quantile(const trl_column *c, double q, double *out,
  * replace columns; a registered version is frozen and never changes.
  * Reference-counted: engines share frames. */
 typedef struct trl_frame {
-    int refcount;        /* private */
+    int refcount;        /* private (atomic: any thread may drop one) */
     size_t nrows;        /* read-only */
     size_t ncols;        /* read-only */
     char **names;        /* read-only: column names, owned */
