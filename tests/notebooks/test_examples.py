@@ -4,6 +4,7 @@ again on the same one (a second run in JupyterLab is the common case).
 The rendered HTML is kept under $TRELLIS_ARTIFACTS when it is set.
 
 Run through tests/with_kernelspec.sh (ctest does)."""
+import base64
 import filecmp
 import json
 import os
@@ -172,6 +173,13 @@ class Polyglot(ExampleChecks, unittest.TestCase):
         text = plain_of(cell_with(self.nb, "%%sql --python by_plan"))
         self.assertIn("3 rows in", text)
         self.assertIn("late_payers", text)
+
+    def test_python_draws_a_figure(self):
+        cell = cell_with(self.nb, "import matplotlib.pyplot as plt")
+        pngs = [o["data"]["image/png"] for o in outputs(cell)
+                if "image/png" in o.get("data", {})]
+        self.assertEqual(len(pngs), 1, outputs(cell))
+        self.assertTrue(base64.b64decode(pngs[0]).startswith(b"\x89PNG\r\n"))
 
     def test_python_scores_lua_models(self):
         text = plain_of(cell_with(self.nb, "held = trellis.features.version"))
