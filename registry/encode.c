@@ -471,7 +471,7 @@ int trl__encoder_columns(const trl__encoder *e, const trl_frame *f,
             out->stypes[j + q] = "float64";
         }
         for (size_t r = 0; r < nrows; r++) {
-            double v[1];
+            double v[1] = {NAN};  /* -O3 cannot see encode_value write it */
             if (ft->kind == TRL__ENC_ONEHOT) {
                 /* write across the k buffers, a row at a time */
                 int32_t code = c->v.codes[r];

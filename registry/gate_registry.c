@@ -35,10 +35,13 @@ static const char *label(void *ctx, trl_gate_subject who)
     return c->refs[who][0] ? c->refs[who] : NULL;
 }
 
-/* "name@N" into name and version. */
+/* "name@N" into name and version; -1 (name "", version 0: matching no
+ * row) when ref is not one. */
 static int split_ref(const char *ref, char *name, size_t size, int *version)
 {
     const char *at = strrchr(ref, '@');
+    name[0] = '\0';
+    *version = 0;
     if (!at || (size_t)(at - ref) >= size)
         return -1;
     memcpy(name, ref, (size_t)(at - ref));
