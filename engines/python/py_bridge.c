@@ -536,12 +536,20 @@ static py_object *b_frame_derive(py_object *self, py_object *args)
         json_t *names = json_loads(arg, 0, NULL);
         size_t k = json_array_size(names);
         const char **v = calloc(k ? k : 1, sizeof *v);
+        int named = json_is_array(names);
         for (size_t i = 0; v && i < k; i++)
-            v[i] = json_string_value(json_array_get(names, i));
-        g = v ? trl_frame_select(f, v, k, &err) : NULL;
+            named &= (v[i] = json_string_value(json_array_get(names, i))) !=
+                     NULL;
+        if (!named)
+            trl_error_set(&err, TRL_EINVAL, "select takes column names "
+                          "(strings)");
+        g = v && named ? trl_frame_select(f, v, k, &err) : NULL;
         step = json_pack("{s:s, s:O}", "op", "select", "columns", names);
         free(v);
         json_decref(names);
+    } else {
+        trl_error_set(&err, TRL_EINVAL, "frame_derive: no operation '%s'",
+                      op);
     }
     json_t *parent = !g || !step ? NULL
                      : f->ref ? json_string(f->ref)
@@ -775,6 +783,8 @@ static py_object *b_metric(py_object *self, py_object *args)
     int bins;
     PARSE("sKKKKndi", &name, &y, &s, &w, &g, &n, &threshold, &bins);
     REQUIRE(0);
+    if (n < 0 || (n > 0 && (!y || !s)))
+        return fail(TRL_EINVAL, "metric: bad row description");
     trl_metric m;
     trl_error err = {0};
     if (trl_metric_parse(name, &m, &err) != 0)

@@ -226,6 +226,10 @@ class Frame:
                                  str(int(n))))
 
     def select(self, *names):
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError("a column is named by a string, not %s"
+                                % type(name).__name__)
         return Frame._wrap(_call("frame_derive", self._ref.h, "select",
                                  json.dumps(list(names))))
 
