@@ -61,6 +61,18 @@ class _Ref:
         if release is not None:  # None once the interpreter is ending
             release(self.h)
 
+    # a second _Ref of h would release it under the first one's owner
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        raise TypeError("trellis frames and models live in the kernel and "
+                        "cannot be pickled: pickle to_pandas() or the "
+                        "arrays instead")
+
 
 class _Memory:
     """What a column view's NumPy array rests on: its __array_interface__
@@ -220,6 +232,12 @@ class Frame:
     def copy(self):
         """A working frame sharing these columns (nothing is copied)."""
         return Frame._wrap(_call("frame_derive", self._ref.h, "copy", ""))
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
 
     def head(self, n=5):
         return Frame._wrap(_call("frame_derive", self._ref.h, "head",
@@ -472,6 +490,8 @@ class Model:
         return m
 
     def __getattr__(self, key):
+        if key.startswith("_"):  # _meta itself before it is set (copy)
+            raise AttributeError(key)
         try:
             return self._meta[key]
         except KeyError:
