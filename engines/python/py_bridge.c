@@ -464,8 +464,8 @@ static py_object *b_frame_set(py_object *self, py_object *args)
     if (t < 0 || n < 0 || (n > 0 && !data))
         return fail(TRL_EINVAL, "frame_set: bad column description");
     json_t *cats = NULL;
-    if (t == TRL_STR && !(cats = json_loads(cats_text ? cats_text : "", 0,
-                                            NULL)))
+    if (t == TRL_STR && !(cats = json_loads(cats_text ? cats_text : "",
+                                            JSON_ALLOW_NUL, NULL)))
         return fail(TRL_EINVAL, "frame_set: categories must be JSON");
     trl_frame *f = h_get(h, H_FRAME);
     if (!f) {

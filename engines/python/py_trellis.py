@@ -18,6 +18,7 @@ them), so every view is read-only; set a new column instead. What is
 shared and what is copied: docs/reference.md, "Values across languages".
 """
 import json
+import numbers
 import sys
 
 __all__ = ["Frame", "Model", "features", "models", "metrics", "lua"]
@@ -310,11 +311,18 @@ def _columns_of(data):
         return [(c, data[c]) for c in data.columns]
     if hasattr(data, "columns") and hasattr(data, "__getitem__") \
             and hasattr(data, "iloc"):
-        return [(str(c), data[c]) for c in data.columns]
-    if isinstance(data, dict):
-        return [(str(k), v) for k, v in data.items()]
-    raise TypeError("a frame is made from a pandas DataFrame, a dict of "
-                    "columns or a Frame, not %s" % type(data).__name__)
+        keys = list(data.columns)
+    elif isinstance(data, dict):
+        keys = list(data)
+    else:
+        raise TypeError("a frame is made from a pandas DataFrame, a dict of "
+                        "columns or a Frame, not %s" % type(data).__name__)
+    names = [str(k) for k in keys]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ValueError("two columns are named '%s': a frame's column names "
+                         "must differ (rename one)" % dup)
+    return [(n, data[k]) for n, k in zip(names, keys)]
 
 
 def _set_column(h, name, values, n):
@@ -325,6 +333,12 @@ def _set_column(h, name, values, n):
         raise TypeError("a column is named by a string, not %s"
                         % type(name).__name__)
     t, data, valid, cats = _encode(np, name, values, n)
+    for c in cats or ():
+        try:
+            c.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError("column '%s': %r is not valid text (%s)"
+                             % (name, c, e.reason)) from None
     keep = (data, valid)  # alive until C has copied them
     addr = data.__array_interface__["data"][0] if len(data) else 0
     vaddr = valid.__array_interface__["data"][0] if valid is not None else 0
@@ -345,6 +359,21 @@ def _encode(np, name, values, n):
         cats = [str(c) for c in cat.categories]
         return _check_len(name, "str", codes, None, cats, n)
     if dtype is not None and hasattr(values, "to_numpy") \
+            and str(dtype) in ("Float32", "Float64"):
+        return _check_len(name, "f64", values.to_numpy(
+            dtype=np.float64, na_value=np.nan), None, None, n)
+    if dtype is not None and hasattr(values, "to_numpy") \
+            and str(dtype) == "string":
+        return _encode_objects(np, name, values.to_numpy(
+            dtype=object, na_value=None), n)
+    if dtype is not None and hasattr(values, "to_numpy") \
+            and str(dtype) == "UInt64":
+        big = values.to_numpy(dtype=np.uint64, na_value=0)
+        if big.size and int(big.max()) > np.iinfo(np.int64).max:
+            raise ValueError("column '%s' holds integers past int64" % name)
+        values = values.astype("Int64")
+        dtype = values.dtype
+    if dtype is not None and hasattr(values, "to_numpy") \
             and str(dtype) in ("Int8", "Int16", "Int32", "Int64", "UInt8",
                                "UInt16", "UInt32", "boolean"):
         mask = np.asarray(values.isna())
@@ -364,15 +393,23 @@ def _encode(np, name, values, n):
         values = [values] * n
     if isinstance(values, np.ma.MaskedArray):
         mask = np.ma.getmaskarray(values)
-        t, raw, _, cats = _encode(np, name, values.filled(
-            values.dtype.type(0) if values.dtype.kind in "iub" else np.nan
-        ) if values.dtype.kind != "O" else values.filled(None), n)
+        if values.dtype.kind in "iubf":
+            filled = values.filled(values.dtype.type(0)
+                                   if values.dtype.kind != "f" else np.nan)
+        else:  # filled() would put the fill value ('?', 'N/A') in rows
+            filled = np.array(np.ma.getdata(values), dtype=object)
+            filled[mask] = None
+        t, raw, _, cats = _encode(np, name, filled, n)
         if mask.any() and t == "i64":
             return t, raw, (~mask).astype(np.uint8), cats
         if mask.any() and t == "bool":
             raw = np.where(mask, 255, raw).astype(np.uint8)
         return t, raw, None, cats
     a = np.asarray(values)
+    if a.ndim == 0 and not isinstance(values, np.ndarray):
+        raise TypeError("column '%s': a %s is not a sequence of values (give "
+                        "a list, an array or a Series)"
+                        % (name, type(values).__name__))
     if a.ndim != 1:
         raise ValueError("column '%s' must be one-dimensional, not of shape "
                          "%s" % (name, a.shape))
@@ -384,7 +421,7 @@ def _encode(np, name, values, n):
         return _check_len(name, "bool", np.ascontiguousarray(a, np.uint8),
                           None, None, n)
     if k in "iu":
-        if k == "u" and a.size and a.max() > np.iinfo(np.int64).max:
+        if k == "u" and a.size and int(a.max()) > np.iinfo(np.int64).max:
             raise ValueError("column '%s' holds integers past int64" % name)
         return _check_len(name, "i64", np.ascontiguousarray(a, np.int64),
                           None, None, n)
@@ -404,8 +441,17 @@ def _encode_objects(np, name, a, n):
         raw = np.array([255 if _is_missing(v) else int(v) for v in items],
                        dtype=np.uint8)
         return _check_len(name, "bool", raw, None, None, n)
-    if present and all(isinstance(v, (int, float)) and
-                       not isinstance(v, bool) for v in present):
+    if present and all(isinstance(v, numbers.Integral) and
+                       not isinstance(v, (bool, np.bool_)) for v in present):
+        if not all(-2 ** 63 <= v < 2 ** 63 for v in present):
+            raise ValueError("column '%s' holds integers past int64" % name)
+        raw = np.array([0 if _is_missing(v) else v for v in items],
+                       dtype=np.int64)
+        valid = None if len(present) == len(items) else np.array(
+            [not _is_missing(v) for v in items], dtype=np.uint8)
+        return _check_len(name, "i64", raw, valid, None, n)
+    if present and all(isinstance(v, numbers.Real) and
+                       not isinstance(v, (bool, np.bool_)) for v in present):
         return _check_len(name, "f64", np.array(
             [np.nan if _is_missing(v) else float(v) for v in items],
             dtype=np.float64), None, None, n)
@@ -418,6 +464,12 @@ def _encode_objects(np, name, a, n):
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
         elif not isinstance(v, str):
+            if not any(isinstance(x, (str, bytes)) for x in present):
+                raise TypeError(
+                    "column '%s' holds %s values: a column holds numbers, "
+                    "booleans or strings, one kind (convert it with "
+                    ".astype(...))" % (name, ", ".join(
+                        sorted({type(x).__name__ for x in present}))))
             raise TypeError("column '%s' mixes strings with %s (row %d): "
                             "convert it with .astype(str)"
                             % (name, type(v).__name__, i))
@@ -430,7 +482,8 @@ def _encode_objects(np, name, a, n):
 
 
 def _is_missing(v):
-    return v is None or (isinstance(v, float) and v != v)
+    return v is None or (isinstance(v, float) and v != v) \
+        or type(v).__name__ == "NAType"  # pandas.NA
 
 
 def _check_len(name, t, data, valid, cats, n):
