@@ -7,6 +7,7 @@
  *
  * Every function returns (rc, message, result...): rc 0, or a TRL_E* code
  * the module turns into an exception carrying message. */
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -772,7 +773,8 @@ static py_object *b_model_predict(py_object *self, py_object *args)
 
 /* metric(name, y, s, w, group, n, threshold, bins): the C metric over n
  * rows of doubles (w 0 for none; group 0 or n int64), already free of
- * missing values; threshold < 0 and bins <= 0 keep the defaults. */
+ * missing values; threshold NaN and bins <= 0 keep the defaults (a
+ * negative threshold is a real one: scores may be margins). */
 static py_object *b_metric(py_object *self, py_object *args)
 {
     (void)self;
@@ -789,7 +791,7 @@ static py_object *b_metric(py_object *self, py_object *args)
     trl_error err = {0};
     if (trl_metric_parse(name, &m, &err) != 0)
         return fail_err(&err);
-    if (threshold >= 0)
+    if (!isnan(threshold))
         m.threshold = threshold;
     if (bins > 0)
         m.bins = bins;

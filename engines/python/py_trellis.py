@@ -606,18 +606,25 @@ class _Metrics:
         np = _numpy()
         y = _numbers(np, labels, "labels")
         s = _numbers(np, scores, "scores")
-        keep = ~(np.isnan(y) | np.isnan(s))
         w = g = None
         if weight is not None:
             w = _numbers(np, weight, "weight")
-            keep &= ~np.isnan(w)
         if group is not None:
             g, gmissing = _groups(np, group)
-            keep &= ~gmissing
         for other, what in ((s, "scores"), (w, "weight"), (g, "group")):
             if other is not None and len(other) != len(y):
                 raise ValueError("metrics.compute: labels have %d rows, %s %d"
                                  % (len(y), what, len(other)))
+        if threshold is not None and not float(threshold) == float(threshold):
+            raise ValueError("metrics.compute: threshold is NaN")
+        if bins is not None and (int(bins) != bins or not 1 <= bins <= 10000):
+            raise ValueError("metrics.compute: bins must be a whole number "
+                             "from 1 to 10000, not %r" % (bins,))
+        keep = ~(np.isnan(y) | np.isnan(s))
+        if w is not None:
+            keep &= ~np.isnan(w)
+        if g is not None:
+            keep &= ~gmissing
         y, s = np.ascontiguousarray(y[keep]), np.ascontiguousarray(s[keep])
         w = np.ascontiguousarray(w[keep]) if w is not None else None
         g = np.ascontiguousarray(g[keep]) if g is not None else None
@@ -626,7 +633,8 @@ class _Metrics:
             return a.__array_interface__["data"][0] if a is not None \
                 and len(a) else 0
         return _call("metric", name, addr(y), addr(s), addr(w), addr(g),
-                     len(y), -1.0 if threshold is None else float(threshold),
+                     len(y), float("nan") if threshold is None
+                     else float(threshold),
                      0 if bins is None else int(bins))
 
     def __getattr__(self, name):
@@ -651,9 +659,16 @@ class _Metrics:
 
 
 def _numbers(np, values, what):
-    a = np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan) \
-        if isinstance(values, np.ma.MaskedArray) else \
-        np.asarray(values, dtype=np.float64)
+    kind = np.asarray(np.ma.getdata(values)).dtype.kind
+    try:
+        if kind not in "biufO":
+            raise TypeError("not %s" % np.asarray(values).dtype)
+        a = np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan) \
+            if isinstance(values, np.ma.MaskedArray) else \
+            np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError("metrics.compute: %s must be numbers (%s)"
+                        % (what, e)) from None
     if a.ndim != 1:
         raise ValueError("metrics.compute: %s must be one-dimensional" % what)
     return a
@@ -661,16 +676,29 @@ def _numbers(np, values, what):
 
 def _groups(np, values):
     """Group keys as int64, and which rows have none."""
-    a = np.asarray(values)
+    a = np.asarray(np.ma.getdata(values))
+    masked = np.ma.getmaskarray(values) \
+        if isinstance(values, np.ma.MaskedArray) else None
+    if a.ndim != 1:
+        raise ValueError("metrics.compute: group must be one-dimensional")
     if a.dtype.kind in "iub":
-        return a.astype(np.int64), np.zeros(len(a), dtype=bool)
+        return a.astype(np.int64), np.zeros(len(a), dtype=bool) \
+            if masked is None else masked
     if a.dtype.kind == "f":
-        missing = np.isnan(a)
+        missing = np.isnan(a) if masked is None else np.isnan(a) | masked
+        if np.isinf(a[~missing]).any():
+            raise ValueError("metrics.compute: group holds infinite values")
         return np.where(missing, 0, a).astype(np.int64), missing
     missing = np.array([_is_missing(v) for v in a.tolist()], dtype=bool)
+    if masked is not None:
+        missing |= masked
     keys = {}
-    return np.array([keys.setdefault(v, len(keys)) for v in a.tolist()],
-                    dtype=np.int64), missing
+    try:
+        return np.array([keys.setdefault(v, len(keys)) for v in a.tolist()],
+                        dtype=np.int64), missing
+    except TypeError as e:
+        raise TypeError("metrics.compute: group keys must be numbers or "
+                        "strings (%s)" % e) from None
 
 
 # ---- other engines' variables --------------------------------------------------------
