@@ -271,6 +271,10 @@ static void py_lookup(trl_engine *self, const char *name,
     (void)self;
     *frame_out = NULL;
     *model_out = NULL;
+    /* before the first Python cell there are no globals: SQL and magics
+     * ask every engine about every name, and must not start Python */
+    if (!trl__py_on_engine_thread())
+        return;
     json_t *res;
     trl_error err = {0};
     if (helper(NULL, "lookup", &res, &err, "(s)", name) != 0)
@@ -291,6 +295,8 @@ static void py_lookup(trl_engine *self, const char *name,
 static json_t *py_scalar(trl_engine *self, const char *name)
 {
     (void)self;
+    if (!trl__py_on_engine_thread())  /* no globals yet, as in py_lookup */
+        return NULL;
     json_t *res;
     trl_error err = {0};
     if (helper(NULL, "scalar", &res, &err, "(s)", name) != 0)
