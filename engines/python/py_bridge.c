@@ -7,6 +7,7 @@
  *
  * Every function returns (rc, message, result...): rc 0, or a TRL_E* code
  * the module turns into an exception carrying message. */
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -464,8 +465,8 @@ static py_object *b_frame_set(py_object *self, py_object *args)
     if (t < 0 || n < 0 || (n > 0 && !data))
         return fail(TRL_EINVAL, "frame_set: bad column description");
     json_t *cats = NULL;
-    if (t == TRL_STR && !(cats = json_loads(cats_text ? cats_text : "", 0,
-                                            NULL)))
+    if (t == TRL_STR && !(cats = json_loads(cats_text ? cats_text : "",
+                                            JSON_ALLOW_NUL, NULL)))
         return fail(TRL_EINVAL, "frame_set: categories must be JSON");
     trl_frame *f = h_get(h, H_FRAME);
     if (!f) {
@@ -536,12 +537,20 @@ static py_object *b_frame_derive(py_object *self, py_object *args)
         json_t *names = json_loads(arg, 0, NULL);
         size_t k = json_array_size(names);
         const char **v = calloc(k ? k : 1, sizeof *v);
+        int named = json_is_array(names);
         for (size_t i = 0; v && i < k; i++)
-            v[i] = json_string_value(json_array_get(names, i));
-        g = v ? trl_frame_select(f, v, k, &err) : NULL;
+            named &= (v[i] = json_string_value(json_array_get(names, i))) !=
+                     NULL;
+        if (!named)
+            trl_error_set(&err, TRL_EINVAL, "select takes column names "
+                          "(strings)");
+        g = v && named ? trl_frame_select(f, v, k, &err) : NULL;
         step = json_pack("{s:s, s:O}", "op", "select", "columns", names);
         free(v);
         json_decref(names);
+    } else {
+        trl_error_set(&err, TRL_EINVAL, "frame_derive: no operation '%s'",
+                      op);
     }
     json_t *parent = !g || !step ? NULL
                      : f->ref ? json_string(f->ref)
@@ -764,7 +773,8 @@ static py_object *b_model_predict(py_object *self, py_object *args)
 
 /* metric(name, y, s, w, group, n, threshold, bins): the C metric over n
  * rows of doubles (w 0 for none; group 0 or n int64), already free of
- * missing values; threshold < 0 and bins <= 0 keep the defaults. */
+ * missing values; threshold NaN and bins <= 0 keep the defaults (a
+ * negative threshold is a real one: scores may be margins). */
 static py_object *b_metric(py_object *self, py_object *args)
 {
     (void)self;
@@ -775,11 +785,13 @@ static py_object *b_metric(py_object *self, py_object *args)
     int bins;
     PARSE("sKKKKndi", &name, &y, &s, &w, &g, &n, &threshold, &bins);
     REQUIRE(0);
+    if (n < 0 || (n > 0 && (!y || !s)))
+        return fail(TRL_EINVAL, "metric: bad row description");
     trl_metric m;
     trl_error err = {0};
     if (trl_metric_parse(name, &m, &err) != 0)
         return fail_err(&err);
-    if (threshold >= 0)
+    if (!isnan(threshold))
         m.threshold = threshold;
     if (bins > 0)
         m.bins = bins;

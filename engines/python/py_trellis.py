@@ -18,6 +18,7 @@ them), so every view is read-only; set a new column instead. What is
 shared and what is copied: docs/reference.md, "Values across languages".
 """
 import json
+import numbers
 import sys
 
 __all__ = ["Frame", "Model", "features", "models", "metrics", "lua",
@@ -63,6 +64,18 @@ class _Ref:
         except Exception:  # the interpreter is ending: its globals are gone
             return
         release(self.h)
+
+    # a second _Ref of h would release it under the first one's owner
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        raise TypeError("trellis frames and models live in the kernel and "
+                        "cannot be pickled: pickle to_pandas() or the "
+                        "arrays instead")
 
 
 class _Memory:
@@ -224,11 +237,21 @@ class Frame:
         """A working frame sharing these columns (nothing is copied)."""
         return Frame._wrap(_call("frame_derive", self._ref.h, "copy", ""))
 
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
     def head(self, n=5):
         return Frame._wrap(_call("frame_derive", self._ref.h, "head",
                                  str(int(n))))
 
     def select(self, *names):
+        for name in names:
+            if not isinstance(name, str):
+                raise TypeError("a column is named by a string, not %s"
+                                % type(name).__name__)
         return Frame._wrap(_call("frame_derive", self._ref.h, "select",
                                  json.dumps(list(names))))
 
@@ -291,11 +314,18 @@ def _columns_of(data):
         return [(c, data[c]) for c in data.columns]
     if hasattr(data, "columns") and hasattr(data, "__getitem__") \
             and hasattr(data, "iloc"):
-        return [(str(c), data[c]) for c in data.columns]
-    if isinstance(data, dict):
-        return [(str(k), v) for k, v in data.items()]
-    raise TypeError("a frame is made from a pandas DataFrame, a dict of "
-                    "columns or a Frame, not %s" % type(data).__name__)
+        keys = list(data.columns)
+    elif isinstance(data, dict):
+        keys = list(data)
+    else:
+        raise TypeError("a frame is made from a pandas DataFrame, a dict of "
+                        "columns or a Frame, not %s" % type(data).__name__)
+    names = [str(k) for k in keys]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ValueError("two columns are named '%s': a frame's column names "
+                         "must differ (rename one)" % dup)
+    return [(n, data[k]) for n, k in zip(names, keys)]
 
 
 def _set_column(h, name, values, n):
@@ -306,6 +336,12 @@ def _set_column(h, name, values, n):
         raise TypeError("a column is named by a string, not %s"
                         % type(name).__name__)
     t, data, valid, cats = _encode(np, name, values, n)
+    for c in cats or ():
+        try:
+            c.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise ValueError("column '%s': %r is not valid text (%s)"
+                             % (name, c, e.reason)) from None
     keep = (data, valid)  # alive until C has copied them
     addr = data.__array_interface__["data"][0] if len(data) else 0
     vaddr = valid.__array_interface__["data"][0] if valid is not None else 0
@@ -326,6 +362,21 @@ def _encode(np, name, values, n):
         cats = [str(c) for c in cat.categories]
         return _check_len(name, "str", codes, None, cats, n)
     if dtype is not None and hasattr(values, "to_numpy") \
+            and str(dtype) in ("Float32", "Float64"):
+        return _check_len(name, "f64", values.to_numpy(
+            dtype=np.float64, na_value=np.nan), None, None, n)
+    if dtype is not None and hasattr(values, "to_numpy") \
+            and str(dtype) == "string":
+        return _encode_objects(np, name, values.to_numpy(
+            dtype=object, na_value=None), n)
+    if dtype is not None and hasattr(values, "to_numpy") \
+            and str(dtype) == "UInt64":
+        big = values.to_numpy(dtype=np.uint64, na_value=0)
+        if big.size and int(big.max()) > np.iinfo(np.int64).max:
+            raise ValueError("column '%s' holds integers past int64" % name)
+        values = values.astype("Int64")
+        dtype = values.dtype
+    if dtype is not None and hasattr(values, "to_numpy") \
             and str(dtype) in ("Int8", "Int16", "Int32", "Int64", "UInt8",
                                "UInt16", "UInt32", "boolean"):
         mask = np.asarray(values.isna())
@@ -345,15 +396,23 @@ def _encode(np, name, values, n):
         values = [values] * n
     if isinstance(values, np.ma.MaskedArray):
         mask = np.ma.getmaskarray(values)
-        t, raw, _, cats = _encode(np, name, values.filled(
-            values.dtype.type(0) if values.dtype.kind in "iub" else np.nan
-        ) if values.dtype.kind != "O" else values.filled(None), n)
+        if values.dtype.kind in "iubf":
+            filled = values.filled(values.dtype.type(0)
+                                   if values.dtype.kind != "f" else np.nan)
+        else:  # filled() would put the fill value ('?', 'N/A') in rows
+            filled = np.array(np.ma.getdata(values), dtype=object)
+            filled[mask] = None
+        t, raw, _, cats = _encode(np, name, filled, n)
         if mask.any() and t == "i64":
             return t, raw, (~mask).astype(np.uint8), cats
         if mask.any() and t == "bool":
             raw = np.where(mask, 255, raw).astype(np.uint8)
         return t, raw, None, cats
     a = np.asarray(values)
+    if a.ndim == 0 and not isinstance(values, np.ndarray):
+        raise TypeError("column '%s': a %s is not a sequence of values (give "
+                        "a list, an array or a Series)"
+                        % (name, type(values).__name__))
     if a.ndim != 1:
         raise ValueError("column '%s' must be one-dimensional, not of shape "
                          "%s" % (name, a.shape))
@@ -365,7 +424,7 @@ def _encode(np, name, values, n):
         return _check_len(name, "bool", np.ascontiguousarray(a, np.uint8),
                           None, None, n)
     if k in "iu":
-        if k == "u" and a.size and a.max() > np.iinfo(np.int64).max:
+        if k == "u" and a.size and int(a.max()) > np.iinfo(np.int64).max:
             raise ValueError("column '%s' holds integers past int64" % name)
         return _check_len(name, "i64", np.ascontiguousarray(a, np.int64),
                           None, None, n)
@@ -388,8 +447,17 @@ def _encode_objects(np, name, a, n):
         raw = np.array([255 if _is_missing(v) else int(v) for v in items],
                        dtype=np.uint8)
         return _check_len(name, "bool", raw, None, None, n)
-    if present and all(isinstance(v, (int, float)) and
-                       not isinstance(v, bool) for v in present):
+    if present and all(isinstance(v, numbers.Integral) and
+                       not isinstance(v, (bool, np.bool_)) for v in present):
+        if not all(-2 ** 63 <= v < 2 ** 63 for v in present):
+            raise ValueError("column '%s' holds integers past int64" % name)
+        raw = np.array([0 if _is_missing(v) else v for v in items],
+                       dtype=np.int64)
+        valid = None if len(present) == len(items) else np.array(
+            [not _is_missing(v) for v in items], dtype=np.uint8)
+        return _check_len(name, "i64", raw, valid, None, n)
+    if present and all(isinstance(v, numbers.Real) and
+                       not isinstance(v, (bool, np.bool_)) for v in present):
         return _check_len(name, "f64", np.array(
             [np.nan if _is_missing(v) else float(v) for v in items],
             dtype=np.float64), None, None, n)
@@ -402,6 +470,12 @@ def _encode_objects(np, name, a, n):
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
         elif not isinstance(v, str):
+            if not any(isinstance(x, (str, bytes)) for x in present):
+                raise TypeError(
+                    "column '%s' holds %s values: a column holds numbers, "
+                    "booleans or strings, one kind (convert it with "
+                    ".astype(...))" % (name, ", ".join(
+                        sorted({type(x).__name__ for x in present}))))
             raise TypeError("column '%s' mixes strings with %s (row %d): "
                             "convert it with .astype(str)"
                             % (name, type(v).__name__, i))
@@ -429,7 +503,8 @@ def _factorize_strings(a):
 
 
 def _is_missing(v):
-    return v is None or (isinstance(v, float) and v != v)
+    return v is None or (isinstance(v, float) and v != v) \
+        or type(v).__name__ == "NAType"  # pandas.NA
 
 
 def _check_len(name, t, data, valid, cats, n):
@@ -489,6 +564,8 @@ class Model:
         return m
 
     def __getattr__(self, key):
+        if key.startswith("_"):  # _meta itself before it is set (copy)
+            raise AttributeError(key)
         try:
             return self._meta[key]
         except KeyError:
@@ -550,18 +627,25 @@ class _Metrics:
         np = _numpy()
         y = _numbers(np, labels, "labels")
         s = _numbers(np, scores, "scores")
-        keep = ~(np.isnan(y) | np.isnan(s))
         w = g = None
         if weight is not None:
             w = _numbers(np, weight, "weight")
-            keep &= ~np.isnan(w)
         if group is not None:
             g, gmissing = _groups(np, group)
-            keep &= ~gmissing
         for other, what in ((s, "scores"), (w, "weight"), (g, "group")):
             if other is not None and len(other) != len(y):
                 raise ValueError("metrics.compute: labels have %d rows, %s %d"
                                  % (len(y), what, len(other)))
+        if threshold is not None and not float(threshold) == float(threshold):
+            raise ValueError("metrics.compute: threshold is NaN")
+        if bins is not None and (int(bins) != bins or not 1 <= bins <= 10000):
+            raise ValueError("metrics.compute: bins must be a whole number "
+                             "from 1 to 10000, not %r" % (bins,))
+        keep = ~(np.isnan(y) | np.isnan(s))
+        if w is not None:
+            keep &= ~np.isnan(w)
+        if g is not None:
+            keep &= ~gmissing
         y, s = np.ascontiguousarray(y[keep]), np.ascontiguousarray(s[keep])
         w = np.ascontiguousarray(w[keep]) if w is not None else None
         g = np.ascontiguousarray(g[keep]) if g is not None else None
@@ -570,7 +654,8 @@ class _Metrics:
             return a.__array_interface__["data"][0] if a is not None \
                 and len(a) else 0
         return _call("metric", name, addr(y), addr(s), addr(w), addr(g),
-                     len(y), -1.0 if threshold is None else float(threshold),
+                     len(y), float("nan") if threshold is None
+                     else float(threshold),
                      0 if bins is None else int(bins))
 
     def __getattr__(self, name):
@@ -595,9 +680,16 @@ class _Metrics:
 
 
 def _numbers(np, values, what):
-    a = np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan) \
-        if isinstance(values, np.ma.MaskedArray) else \
-        np.asarray(values, dtype=np.float64)
+    kind = np.asarray(np.ma.getdata(values)).dtype.kind
+    try:
+        if kind not in "biufO":
+            raise TypeError("not %s" % np.asarray(values).dtype)
+        a = np.ma.filled(np.ma.asarray(values).astype(np.float64), np.nan) \
+            if isinstance(values, np.ma.MaskedArray) else \
+            np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError("metrics.compute: %s must be numbers (%s)"
+                        % (what, e)) from None
     if a.ndim != 1:
         raise ValueError("metrics.compute: %s must be one-dimensional" % what)
     return a
@@ -605,16 +697,29 @@ def _numbers(np, values, what):
 
 def _groups(np, values):
     """Group keys as int64, and which rows have none."""
-    a = np.asarray(values)
+    a = np.asarray(np.ma.getdata(values))
+    masked = np.ma.getmaskarray(values) \
+        if isinstance(values, np.ma.MaskedArray) else None
+    if a.ndim != 1:
+        raise ValueError("metrics.compute: group must be one-dimensional")
     if a.dtype.kind in "iub":
-        return a.astype(np.int64), np.zeros(len(a), dtype=bool)
+        return a.astype(np.int64), np.zeros(len(a), dtype=bool) \
+            if masked is None else masked
     if a.dtype.kind == "f":
-        missing = np.isnan(a)
+        missing = np.isnan(a) if masked is None else np.isnan(a) | masked
+        if np.isinf(a[~missing]).any():
+            raise ValueError("metrics.compute: group holds infinite values")
         return np.where(missing, 0, a).astype(np.int64), missing
     missing = np.array([_is_missing(v) for v in a.tolist()], dtype=bool)
+    if masked is not None:
+        missing |= masked
     keys = {}
-    return np.array([keys.setdefault(v, len(keys)) for v in a.tolist()],
-                    dtype=np.int64), missing
+    try:
+        return np.array([keys.setdefault(v, len(keys)) for v in a.tolist()],
+                        dtype=np.int64), missing
+    except TypeError as e:
+        raise TypeError("metrics.compute: group keys must be numbers or "
+                        "strings (%s)" % e) from None
 
 
 # ---- other engines' variables --------------------------------------------------------

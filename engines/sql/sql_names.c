@@ -107,9 +107,11 @@ void trl__sqle_refresh(trl__sqle *s)
         trl_frame *f = source(s, t->name, &from_peer);
         if (!f) {
             forget(s, i);
-        } else if (f == t->frame && trl_sql_bound(s->bound, t->name)) {
-            trl_frame_decref(f);
         } else {
+            /* also when f is the frame shown: a working frame changes in
+             * place (f.x = ... in Lua, f["x"] = ... in Python), and the
+             * table reads the columns it had; binding the same columns
+             * again costs nothing */
             trl_error err = {0};
             char *name = strdup(t->name);
             if (!name || show(s, name, f, from_peer, &err) != 0) {
