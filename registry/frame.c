@@ -97,8 +97,8 @@ int trl_frame_drop(trl_frame *f, const char *name, trl_error *err)
 {
     if (f->frozen)
         return trl_error_set(err, TRL_EINVAL, "%s is a registered version "
-                             "and cannot change", f->ref ? f->ref
-                                                         : "this frame");
+                             "and cannot change: copy it first",
+                             f->ref ? f->ref : "this frame");
     long i = find(f, name);
     if (i < 0)
         return trl_error_set(err, TRL_ENOTFOUND, "no column '%s'", name);

@@ -3,8 +3,6 @@
  * frame bound by `%%sql --lua NAME`. Raw table access only: no user
  * metamethod runs on another engine's behalf. And the other way: the
  * `python` table reads Python's globals. */
-#include <string.h>
-
 #include <lauxlib.h>
 
 #include "trellis/model.h"
@@ -85,11 +83,8 @@ static int python_index(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 2);
     trl__lua *e = trl__lua_of(L);
-    trl_engine *py = NULL;
-    size_t n = e->npeers ? *e->npeers : 0;
-    for (size_t i = 0; i < n && !py; i++)
-        if (strcmp(e->peers[i]->ops->name, "python") == 0)
-            py = e->peers[i];
+    trl_engine *py = trl_engine_find(e->peers, e->npeers ? *e->npeers : 0,
+                                     "python");
     if (!py)
         return luaL_error(L, "this kernel has no Python engine");
     /* both boxes first: once lookup hands over a reference, nothing may

@@ -271,23 +271,27 @@ static void py_lookup(trl_engine *self, const char *name,
     (void)self;
     *frame_out = NULL;
     *model_out = NULL;
-    json_t *res;
+    json_t *res = NULL;
     trl_error err = {0};
     /* no Python yet, no globals: a magic looking through every engine
      * must not start an interpreter the user never asked for */
-    if (!trl__py_started() ||
-        helper(NULL, "lookup", &res, &err, "(s)", name) != 0)
+    if (!trl__py_started() || trl__py_enter(NULL, &err) != 0)
         return;
-    const char *kind = json_string_value(json_object_get(res, "kind"));
-    json_t *h = json_object_get(res, "handle");
-    if (kind && json_is_integer(h)) {
-        void *p = trl__py_bridge_ref((unsigned long long)json_integer_value(h),
-                                     strcmp(kind, "model") == 0);
-        if (strcmp(kind, "model") == 0)
+    if (trl__py_call("lookup", &res, &err, "(s)", name) == 0) {
+        const char *kind = json_string_value(json_object_get(res, "kind"));
+        json_t *h = json_object_get(res, "handle");
+        int model = kind && strcmp(kind, "model") == 0;
+        /* before the GIL goes: a thread could drop the Frame after */
+        void *p = kind && json_is_integer(h)
+                      ? trl__py_bridge_ref(
+                            (unsigned long long)json_integer_value(h), model)
+                      : NULL;
+        if (model)
             *model_out = p;
         else
             *frame_out = p;
     }
+    trl__py_leave();
     json_decref(res);
 }
 
@@ -320,6 +324,8 @@ static int py_bind_frame(trl_engine *self, const char *name,
         rc = trl_error_set(err, TRL_EINVAL, "%s",
                            json_string_value(json_object_get(res, "evalue")));
     json_decref(res);
+    if (rc != 0)  /* no Python Frame took it (Python could not start) */
+        trl__py_bridge_release(h);
     return rc;
 }
 

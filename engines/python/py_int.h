@@ -61,7 +61,12 @@ typedef struct py_method_def {
     X(void, PyErr_Fetch, (py_object **, py_object **, py_object **))          \
     X(void, PyErr_Clear, (void))                                              \
     X(int, PyErr_SetInterruptEx, (int))                                       \
-    X(int, PyOS_InterruptOccurred, (void))
+    X(int, PyOS_InterruptOccurred, (void))                                    \
+    X(py_object *, PyDict_GetItemString, (py_object *, const char *))         \
+    X(py_object *, PyTuple_GetItem, (py_object *, py_ssize_t))                \
+    X(py_ssize_t, PyTuple_Size, (py_object *))                                \
+    X(void *, PyLong_AsVoidPtr, (py_object *))                                \
+    X(py_ssize_t, PyLong_AsSsize_t, (py_object *))
 
 #define TRL__PY_FIELD(ret, name, params) ret(*name) params;
 
@@ -128,7 +133,7 @@ int trl__py_call(const char *name, json_t **out, trl_error *err,
 int trl__py_vcall(const char *name, json_t **out, trl_error *err,
                   const char *fmt, va_list ap);
 
-/* The loaded table (for py_bridge.c); valid once Python has started. */
+/* The loaded table (for the bridge); valid once Python has started. */
 const trl__py_api *trl__py_fns(void);
 
 /* Whether Python has started (a first Python cell ran). */
@@ -144,7 +149,7 @@ int trl__py_execution_count(void);
  * does nothing before Python is initialised. */
 void trl__py_interrupt(void);
 
-/* ---- the trellis module's C half (py_bridge.c) ----------------------------- */
+/* ---- the trellis module's C half (py_bridge*.c) ---------------------------- */
 
 /* What the module reaches: the Python engine's registry and its peers. */
 typedef struct trl__py_bridge_env {
@@ -170,5 +175,8 @@ void *trl__py_bridge_ref(unsigned long long h, int model);
 /* A handle owning the reference p (a frame, or a model when model is
  * non-zero), for Python to wrap; 0 when out of memory. */
 unsigned long long trl__py_bridge_adopt(void *p, int model);
+
+/* Drops the reference h owns (one Python never wrapped). */
+void trl__py_bridge_release(unsigned long long h);
 
 #endif

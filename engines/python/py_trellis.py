@@ -17,6 +17,7 @@ Columns never change once made (frames share them, and the registry keeps
 them), so every view is read-only; set a new column instead. What is
 shared and what is copied: docs/reference.md, "Values across languages".
 """
+import builtins
 import json
 import numbers
 import sys
@@ -24,20 +25,21 @@ import sys
 __all__ = ["Frame", "Model", "features", "models", "metrics", "lua",
            "figure_formats"]
 
-# the C functions (py_bridge.c), bound by the kernel as it starts Python
+# the C functions (py_bridge*.c), bound by the kernel as it starts Python
 _native = {}
-
-# TRL_E* codes (trellis/error.h) as the exceptions Python code expects
-_ERRORS = {-1: MemoryError, -2: ValueError, -3: OSError, -6: KeyboardInterrupt,
-           -7: LookupError, -8: RuntimeError}
+_errors = {}  # error code -> exception class, as C's errors() names them
 
 
 def _call(fn, *args):
     """Calls a C function; its (rc, message, result...) becomes the result
-    or the exception rc stands for."""
+    or the exception C names for rc."""
     r = _native[fn](*args)
     if r[0] != 0:
-        raise _ERRORS.get(r[0], RuntimeError)(r[1])
+        if not _errors:
+            _errors.update({int(code): getattr(builtins, name, RuntimeError)
+                            for code, name in json.loads(
+                                _native["errors"]()[2]).items()})
+        raise _errors.get(r[0], RuntimeError)(r[1])
     return r[2] if len(r) == 3 else r[2:]
 
 
@@ -91,7 +93,9 @@ class _Memory:
             "data": (address, True)}  # read-only
 
 
-_TYPESTR = {"f64": "<f8", "i64": "<i8", "bool": "|u1", "str": "<i4"}
+_ORDER = "<" if sys.byteorder == "little" else ">"  # columns are native
+_TYPESTR = {"f64": _ORDER + "f8", "i64": _ORDER + "i8", "bool": "|u1",
+            "str": _ORDER + "i4"}
 
 
 def _view(ref, info):
@@ -244,8 +248,12 @@ class Frame:
         return self.copy()
 
     def head(self, n=5):
+        """The first n rows; n < 0: all but the last -n, as pandas."""
+        n = int(n)
+        if n < 0:
+            n = max(self.nrows + n, 0)
         return Frame._wrap(_call("frame_derive", self._ref.h, "head",
-                                 str(int(n))))
+                                 str(n)))
 
     def select(self, *names):
         for name in names:
@@ -314,6 +322,9 @@ def _columns_of(data):
         return [(c, data[c]) for c in data.columns]
     if hasattr(data, "columns") and hasattr(data, "__getitem__") \
             and hasattr(data, "iloc"):
+        # a named index is data (groupby's keys); an unnamed one positions
+        if any(n is not None for n in getattr(data.index, "names", [None])):
+            data = data.reset_index()
         keys = list(data.columns)
     elif isinstance(data, dict):
         keys = list(data)
@@ -342,12 +353,8 @@ def _set_column(h, name, values, n):
         except UnicodeEncodeError as e:
             raise ValueError("column '%s': %r is not valid text (%s)"
                              % (name, c, e.reason)) from None
-    keep = (data, valid)  # alive until C has copied them
-    addr = data.__array_interface__["data"][0] if len(data) else 0
-    vaddr = valid.__array_interface__["data"][0] if valid is not None else 0
-    _call("frame_set", h, name, t, addr, len(data), vaddr,
+    _call("frame_set", h, name, t, data, valid,
           json.dumps(cats) if cats is not None else None)
-    del keep
 
 
 def _encode(np, name, values, n):
@@ -613,9 +620,10 @@ class _Metrics:
     """The kernel's own metrics (scikit-learn's definitions), the ones
     %compare reports: compute("auc", labels, scores)."""
 
-    NAMES = ("auc", "pr_auc", "logloss", "brier", "accuracy", "precision",
-             "recall", "f1", "ece", "rmse", "mae", "r2", "mape", "ndcg@k",
-             "precision@k", "recall@k", "map@k", "mrr", "hit_rate@k")
+    @property
+    def NAMES(self):
+        """The built-in metrics' names, "@k" where a cut-off goes."""
+        return tuple(json.loads(_call("metric_names")))
 
     def list(self):
         return list(self.NAMES)
@@ -650,12 +658,8 @@ class _Metrics:
         w = np.ascontiguousarray(w[keep]) if w is not None else None
         g = np.ascontiguousarray(g[keep]) if g is not None else None
 
-        def addr(a):
-            return a.__array_interface__["data"][0] if a is not None \
-                and len(a) else 0
-        return _call("metric", name, addr(y), addr(s), addr(w), addr(g),
-                     len(y), float("nan") if threshold is None
-                     else float(threshold),
+        return _call("metric", name, y, s, w, g,
+                     float("nan") if threshold is None else float(threshold),
                      0 if bins is None else int(bins))
 
     def __getattr__(self, name):

@@ -136,19 +136,14 @@ static int parse_opts(const char *line, sql_opts *o, trl_exec_ctx *ctx)
 static int bind(trl__sqle *s, const char *engine, const char *name,
                 trl_frame *f, trl_exec_ctx *ctx)
 {
-    size_t np = s->npeers ? *s->npeers : 0;
-    for (size_t i = 0; i < np; i++) {
-        trl_engine *e = s->peers[i];
-        if (e == &s->base || !e->ops->bind_frame ||
-            strcmp(e->ops->name, engine) != 0)
-            continue;
-        trl_error err = {0};
-        return e->ops->bind_frame(e, name, f, &err) != 0
-                   ? fail_error(&err, ctx) : 0;
-    }
-    trl_error err;
-    trl_error_set(&err, TRL_EINVAL, "--%s: this kernel has no %s engine",
-                  engine, engine);
+    trl_engine *e = trl_engine_find(s->peers, s->npeers ? *s->npeers : 0,
+                                    engine);
+    trl_error err = {0};
+    if (!e || !e->ops->bind_frame)
+        trl_error_set(&err, TRL_EINVAL, "--%s: this kernel has no %s "
+                      "engine", engine, engine);
+    else if (e->ops->bind_frame(e, name, f, &err) == 0)
+        return 0;
     return fail_error(&err, ctx);
 }
 

@@ -231,6 +231,11 @@ typedef struct trl_engine_config {
     const size_t *npeers;
 } trl_engine_config;
 
+/* The engine of language name ("lua", "python") among n engines, or
+ * NULL. */
+trl_engine *trl_engine_find(trl_engine *const *engines, size_t n,
+                            const char *name);
+
 /* Creates the Lua engine. Returns NULL and fills err on failure. The caller
  * owns the engine and frees it with engine->ops->destroy(engine). */
 trl_engine *trl_lua_engine_new(const trl_engine_config *config, trl_error *err);

@@ -139,11 +139,35 @@ class TrellisAttackTests(unittest.TestCase):
             "list(trellis._native['frame_derive'](held._ref.h, 'pivot', "
             "'')[:2])"), [-2, "frame_derive: no operation 'pivot'"])
 
-    def test_native_metric_without_arrays_is_refused(self):
-        # n rows at address 0 were read: the kernel died
+    def test_native_calls_take_arrays_not_addresses(self):
+        # n rows at address 0 were read: the kernel died; an address now
+        # cannot be given at all, only an array C checks
         self.assertEqual(self.k.value(
-            "list(trellis._native['metric']('auc', 0, 0, 0, 0, 5, "
-            "float('nan'), 0))"), [-2, "metric: bad row description"])
+            "list(trellis._native['metric']('auc', 1, 1, None, None, "
+            "float('nan'), 0))"), [-2, "expected a contiguous array of 'f8' "
+                                   "values, got something that is not an "
+                                   "array"])
+        self.assertEqual(self.k.value(
+            "list(trellis._native['metric']('auc', np.zeros(3), "
+            "np.zeros(2), None, None, float('nan'), 0))"),
+            [-2, "expected a contiguous array of 3 'f8' values, got 2 "
+                 "'<f8' values"])
+        self.assertEqual(self.k.value(
+            "list(trellis._native['metric']('auc', np.zeros(4)[::2], "
+            "np.zeros(2), None, None, float('nan'), 0))"),
+            [-2, "expected a contiguous array of 'f8' values, got 2 "
+                 "'<f8' values, strided"])
+        self.assertEqual(self.k.value(
+            "list(trellis._native['frame_set'](trellis.Frame()._ref.h, 'x', "
+            "'f64', np.zeros(2, dtype='>f8'), None, None))"),
+            [-2, "expected a contiguous array of 'f8' values, got 2 "
+                 "'>f8' values"])
+        self.assertEqual(self.k.value(
+            "list(trellis._native['frame_set'](trellis.Frame()._ref.h, 'x', "
+            "'i64', np.zeros(2, dtype=np.int64), np.ones(3, np.uint8), "
+            "None))"),
+            [-2, "expected a contiguous array of 2 'u1' values, got 3 "
+                 "'|u1' values"])
 
     # ---- values that changed on the way in -------------------------------------
 
@@ -283,7 +307,7 @@ class TrellisAttackTests(unittest.TestCase):
                   "g = trellis.features.get('churn')")
         self.raises("v.__setitem__('x', np.zeros(5000))", "ValueError",
                     "churn@1 is a registered version")
-        self.raises("v.__delitem__('plan')", "ValueError", "copy() it first")
+        self.raises("v.__delitem__('plan')", "ValueError", "copy it first")
         self.assertEqual(self.k.value(
             "[g.__setitem__('x', np.zeros(len(g))), g.frozen, "
             "'x' in trellis.features.version('churn').columns][1:]"),
