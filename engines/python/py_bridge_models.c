@@ -52,6 +52,10 @@ py_object *trl__pyb_peer(py_object *self, py_object *args)
     json_t *v = e->ops->scalar ? e->ops->scalar(e, name) : NULL;
     char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     json_decref(v);
+    if (v && !text)
+        return trl__pyb_fail(TRL_EINVAL, "the global '%s' (%s) holds a "
+                             "string that is not valid UTF-8, which Python "
+                             "cannot take", name, engine);
     py_object *r = PY->Py_BuildValue("(issKs)", 0, "", text ? "value"
                                                             : "none",
                                      0ULL, text ? text : "");

@@ -746,7 +746,8 @@ class _Engine:
         if kind == "value":
             return json.loads(text)
         raise KeyError("%s has no global '%s' holding a frame, a model, a "
-                       "number, a string or a boolean" % (self._title, key))
+                       "finite number, a string or a boolean"
+                       % (self._title, key))
 
     def __getattr__(self, key):
         if key.startswith("__"):

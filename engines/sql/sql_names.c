@@ -205,8 +205,8 @@ int trl__sqle_bind(trl__sqle *s, sqlite3_stmt *st, trl_error *err)
         const char *p = sqlite3_bind_parameter_name(st, i);
         if (!p)
             return trl_error_set(err, TRL_EINVAL, "parameter %d has no name:"
-                                 " write :name, which takes the Lua "
-                                 "variable name", i);
+                                 " write :name, which takes the Lua or "
+                                 "Python variable name", i);
         json_t *v = NULL;
         size_t np = s->npeers ? *s->npeers : 0;
         for (size_t k = 0; !v && k < np; k++) {
@@ -226,9 +226,9 @@ int trl__sqle_bind(trl__sqle *s, sqlite3_stmt *st, trl_error *err)
                                    (int)json_string_length(v),
                                    SQLITE_TRANSIENT);
         else
-            return trl_error_set(err, TRL_EINVAL, "%s: no Lua variable %s "
-                                 "holds a number, a string or a boolean",
-                                 p, p + 1);
+            return trl_error_set(err, TRL_EINVAL, "%s: no Lua or Python "
+                                 "variable %s holds a number, a string or "
+                                 "a boolean", p, p + 1);
         json_decref(v);
         if (rc != SQLITE_OK)
             return trl_error_set(err, TRL_ENOMEM, "cannot bind %s: %s", p,
