@@ -23,6 +23,17 @@ static trl_frame *frame_of(unsigned long long h, py_object **reply)
     return f;
 }
 
+/* The frame of a call whose one argument is its handle (a new
+ * reference), or NULL with *reply set (a refusal or a bad argument). */
+static trl_frame *frame_call(py_object *args, py_object **reply)
+{
+    unsigned long long h;
+    *reply = NULL;  /* NULL with an exception pending: a bad argument */
+    if (!PY->PyArg_ParseTuple(args, "K", &h))
+        return NULL;
+    return trl__pyb_env(0, reply) ? frame_of(h, reply) : NULL;
+}
+
 /* frame_get(spec, working): the version spec names ("name", "name@N");
  * working: a working frame on it (as features.get in Lua), else the
  * frozen version itself. */
@@ -69,11 +80,8 @@ py_object *trl__pyb_frame_new(py_object *self, py_object *args)
 py_object *trl__pyb_frame_info(py_object *self, py_object *args)
 {
     (void)self;
-    unsigned long long h;
     py_object *reply;
-    if (!PY->PyArg_ParseTuple(args, "K", &h))
-        return NULL;
-    trl_frame *f = trl__pyb_env(0, &reply) ? frame_of(h, &reply) : NULL;
+    trl_frame *f = frame_call(args, &reply);
     if (!f)
         return reply;
     json_t *cols = json_array();
@@ -365,11 +373,8 @@ py_object *trl__pyb_frame_derive(py_object *self, py_object *args)
 py_object *trl__pyb_frame_bundle(py_object *self, py_object *args)
 {
     (void)self;
-    unsigned long long h;
     py_object *reply;
-    if (!PY->PyArg_ParseTuple(args, "K", &h))
-        return NULL;
-    trl_frame *f = trl__pyb_env(0, &reply) ? frame_of(h, &reply) : NULL;
+    trl_frame *f = frame_call(args, &reply);
     if (!f)
         return reply;
     char *text = trl_frame_text(f), *html = trl_frame_html(f);
