@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "engines/python/py_bridge_int.h"
+#include "trellis/display.h"
 
 /* The engine whose registry and peers the module reaches. */
 static const trl__py_bridge_env *attached;
@@ -29,7 +30,13 @@ py_object *trl__pyb_fail(int rc, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return trl__py_fns()->Py_BuildValue("(is)", rc, msg);
+    /* Python takes UTF-8 only: a message cut inside a character, or
+     * quoting a Lua string that is not UTF-8, must still arrive */
+    char *clean = trl_utf8_sanitize(msg, strlen(msg), NULL);
+    py_object *r = trl__py_fns()->Py_BuildValue("(is)", rc,
+                                                clean ? clean : "error");
+    free(clean);
+    return r;
 }
 
 py_object *trl__pyb_fail_err(const trl_error *err)
@@ -61,7 +68,10 @@ py_object *trl__pyb_ok_handle(trl__pyh_kind kind, void *p)
         trl__pyh_drop(kind, p);
         return trl__pyb_fail(TRL_ENOMEM, "out of memory");
     }
-    return trl__py_fns()->Py_BuildValue("(isK)", 0, "", h);
+    py_object *r = trl__py_fns()->Py_BuildValue("(isK)", 0, "", h);
+    if (!r)  /* Python never saw it */
+        trl__pyh_release(h);
+    return r;
 }
 
 /* ---- checks --------------------------------------------------------------------- */
@@ -69,16 +79,16 @@ py_object *trl__pyb_ok_handle(trl__pyh_kind kind, void *p)
 const trl__py_bridge_env *trl__pyb_env(int need_registry,
                                        py_object **refusal)
 {
-    const trl__py_bridge_env *env = attached;
-    if (!env) {
-        *refusal = trl__pyb_fail(TRL_EINVAL, "no Trellis kernel is running");
-        return NULL;
-    }
     if (!trl__py_on_engine_thread()) {
         *refusal = trl__pyb_fail(TRL_EINVAL, "trellis is usable from the "
                                  "cell's own thread only: another cell may "
                                  "be using the registry while this thread "
                                  "runs");
+        return NULL;
+    }
+    const trl__py_bridge_env *env = attached;  /* the cell thread's */
+    if (!env) {
+        *refusal = trl__pyb_fail(TRL_EINVAL, "no Trellis kernel is running");
         return NULL;
     }
     if (need_registry && !env->registry) {
@@ -158,7 +168,8 @@ const void *trl__pyb_array(py_object *arr, const char *typestr, size_t n,
 py_object *trl__pyb_errors(py_object *self, py_object *args)
 {
     (void)self;
-    (void)args;
+    if (!trl__py_fns()->PyArg_ParseTuple(args, ""))
+        return NULL;
     return trl__pyb_ok_json(json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
         "-1", "MemoryError", "-2", "ValueError", "-3", "OSError",

@@ -85,26 +85,52 @@ py_object *trl__pyb_frame_info(py_object *self, py_object *args)
     if (!f)
         return reply;
     json_t *cols = json_array();
-    for (size_t i = 0; cols && i < f->ncols; i++)
-        json_array_append_new(cols, json_pack("[ss]", f->names[i],
-                              trl_dtype_name(f->cols[i]->type)));
-    json_t *j = json_pack("{s:I, s:s?, s:b, s:O?, s:o}", "nrows",
-                          (json_int_t)f->nrows, "ref", f->ref, "frozen",
-                          f->frozen, "lineage", f->lineage, "columns", cols);
+    for (size_t i = 0; cols && i < f->ncols; i++) {
+        json_t *name = json_string(f->names[i]);
+        if (!name) {  /* a Lua name may be any bytes; JSON wants UTF-8 */
+            json_decref(cols);
+            trl_frame_decref(f);
+            return trl__pyb_fail(TRL_EINVAL, "column %zu's name '%s' is not "
+                                 "valid UTF-8: rename it where it was made",
+                                 i + 1, f->names[i]);
+        }
+        if (json_array_append_new(cols, json_pack("[os]", name,
+                                  trl_dtype_name(f->cols[i]->type))) != 0) {
+            json_decref(cols);
+            cols = NULL;
+        }
+    }
+    json_t *j = cols ? json_pack("{s:I, s:s?, s:b, s:O?, s:o}", "nrows",
+                                 (json_int_t)f->nrows, "ref", f->ref,
+                                 "frozen", f->frozen, "lineage", f->lineage,
+                                 "columns", cols)
+                     : NULL;
     trl_frame_decref(f);
     return trl__pyb_ok_json(j);
 }
 
-/* The strings of a str column's dictionary, a new array. */
-static json_t *categories(const trl_column *c)
+/* The strings of a str column's dictionary, a new array; NULL with err
+ * set when one is not UTF-8 (Lua strings are bytes) or out of memory. */
+static json_t *categories(const trl_column *c, const char *name,
+                          trl_error *err)
 {
     json_t *cats = json_array();
-    for (size_t i = 0; cats && i < c->dict->n; i++)
-        if (json_array_append_new(cats, json_stringn(c->dict->strs[i],
-                                  c->dict->lens[i])) != 0) {
+    for (size_t i = 0; cats && i < c->dict->n; i++) {
+        json_t *s = json_stringn(c->dict->strs[i], c->dict->lens[i]);
+        if (!s) {
+            trl_error_set(err, TRL_EINVAL, "column '%s' holds a string that "
+                          "is not valid UTF-8 (\"%s\"), which Python cannot "
+                          "take", name, c->dict->strs[i]);
+            json_decref(cats);
+            return NULL;
+        }
+        if (json_array_append_new(cats, s) != 0) {
             json_decref(cats);
             cats = NULL;
         }
+    }
+    if (!cats && !err->code)
+        trl_error_set(err, TRL_ENOMEM, "out of memory");
     return cats;
 }
 
@@ -129,7 +155,12 @@ py_object *trl__pyb_column(py_object *self, py_object *args)
     if (!c)
         return trl__pyb_fail(TRL_ENOTFOUND, "the frame has no column '%s'",
                              name);
-    json_t *cats = c->type == TRL_STR ? categories(c) : NULL;
+    trl_error err = {0};
+    json_t *cats = c->type == TRL_STR ? categories(c, name, &err) : NULL;
+    if (err.code) {
+        trl_column_decref(c);
+        return trl__pyb_fail_err(&err);
+    }
     int missing = c->type == TRL_BOOL && c->len &&
                   memchr(c->v.b, TRL_BOOL_MISSING, c->len);
     json_t *j = c->type != TRL_STR || cats
@@ -150,6 +181,8 @@ py_object *trl__pyb_column(py_object *self, py_object *args)
     }
     py_object *r = PY->Py_BuildValue("(isKy)", 0, "", ch, text);
     free(text);
+    if (!r)  /* Python never saw it */
+        trl__pyh_release(ch);
     return r;
 }
 
@@ -256,12 +289,18 @@ py_object *trl__pyb_frame_set(py_object *self, py_object *args)
         return trl__pyb_fail_err(&err);
     }
     trl_frame *f = frame_of(h, &reply);
-    if (!f) {
+    if (!f || f->frozen) {  /* refused before copying 10M rows for nothing */
         json_decref(cats);
-        return reply;
+        if (f)
+            trl_error_set(&err, TRL_EINVAL, "%s is a registered version and "
+                          "cannot change: copy it first", f->ref);
+        trl_frame_decref(f);
+        return f ? trl__pyb_fail_err(&err) : reply;
     }
-    /* a 10M-row copy: other Python threads run meanwhile (none of them
-     * can reach the frame: trellis calls are the cell thread's) */
+    /* a 10M-row copy: other Python threads run meanwhile. The frame is
+     * out of their reach (trellis calls are the cell thread's); values is
+     * a NumPy array this call holds, which numpy will not resize or free
+     * under a reference (short of resize(refcheck=False)). */
     py_thread *unlocked = PY->PyEval_SaveThread();
     trl_column *c = copy_in((trl_dtype)t, data, n, valid, cats, &err);
     PY->PyEval_RestoreThread(unlocked);
@@ -379,11 +418,19 @@ py_object *trl__pyb_frame_bundle(py_object *self, py_object *args)
         return reply;
     char *text = trl_frame_text(f), *html = trl_frame_html(f);
     trl_frame_decref(f);
-    json_t *j = text && html ? json_pack("{s:s, s:s}", "text/plain", text,
-                                         "text/html", html)
-                             : NULL;
+    /* names and strings from Lua may be any bytes */
+    char *clean_text = text ? trl_utf8_sanitize(text, strlen(text), NULL)
+                            : NULL;
+    char *clean_html = html ? trl_utf8_sanitize(html, strlen(html), NULL)
+                            : NULL;
+    json_t *j = clean_text && clean_html
+                    ? json_pack("{s:s, s:s}", "text/plain", clean_text,
+                                "text/html", clean_html)
+                    : NULL;
     free(text);
     free(html);
+    free(clean_text);
+    free(clean_html);
     return trl__pyb_ok_json(j);
 }
 
@@ -433,13 +480,14 @@ py_object *trl__pyb_list(py_object *self, py_object *args)
     return trl__pyb_ok_json(j);
 }
 
-/* csv(path) -> a new working frame read from a CSV file. */
+/* csv(path) -> a new working frame read from a CSV file; path as bytes
+ * (os.fsencode), since a file name need not be UTF-8. */
 py_object *trl__pyb_csv(py_object *self, py_object *args)
 {
     (void)self;
     const char *path;
     py_object *reply;
-    if (!PY->PyArg_ParseTuple(args, "s", &path))
+    if (!PY->PyArg_ParseTuple(args, "y", &path))
         return NULL;
     if (!trl__pyb_env(0, &reply))
         return reply;

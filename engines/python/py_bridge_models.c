@@ -46,9 +46,14 @@ py_object *trl__pyb_peer(py_object *self, py_object *args)
         trl_model_decref(m);
         return trl__pyb_fail(TRL_ENOMEM, "out of memory");
     }
-    if (h)
-        return PY->Py_BuildValue("(issKs)", 0, "", f ? "frame" : "model", h,
-                                 "");
+    if (h) {
+        py_object *r = PY->Py_BuildValue("(issKs)", 0, "", f ? "frame"
+                                                             : "model",
+                                         h, "");
+        if (!r)  /* Python never saw it */
+            trl__pyh_release(h);
+        return r;
+    }
     json_t *v = e->ops->scalar ? e->ops->scalar(e, name) : NULL;
     char *text = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     json_decref(v);
@@ -173,8 +178,20 @@ py_object *trl__pyb_model_predict(py_object *self, py_object *args)
     if (rc != 0)
         return out ? trl__pyb_fail_err(&err)
                    : trl__pyb_fail(TRL_ENOMEM, "out of memory");
-    return hs ? trl__pyb_ok_json(hs)
-              : trl__pyb_fail(TRL_ENOMEM, "out of memory");
+    if (!hs)
+        return trl__pyb_fail(TRL_ENOMEM, "out of memory");
+    char *text = json_dumps(hs, JSON_COMPACT);
+    py_object *r = text ? PY->Py_BuildValue("(isy)", 0, "", text) : NULL;
+    free(text);
+    if (!r) {  /* Python never saw them */
+        size_t i;
+        json_t *row;
+        json_array_foreach(hs, i, row)
+            trl__pyh_release((unsigned long long)json_integer_value(
+                json_array_get(row, 0)));
+    }
+    json_decref(hs);
+    return r ? r : trl__pyb_fail(TRL_ENOMEM, "out of memory");
 }
 
 /* metric(name, y, s, w, group, threshold, bins): the C metric over the
@@ -224,7 +241,8 @@ py_object *trl__pyb_metric(py_object *self, py_object *args)
 py_object *trl__pyb_metric_names(py_object *self, py_object *args)
 {
     (void)self;
-    (void)args;
+    if (!PY->PyArg_ParseTuple(args, ""))
+        return NULL;
     json_t *names = json_array();
     char name[48];
     for (size_t i = 0; names && trl_metric_list(i, name, sizeof name); i++)

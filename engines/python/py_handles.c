@@ -14,7 +14,8 @@
 
 typedef struct slot {
     int kind;         /* a trl__pyh_kind, 0 when free */
-    uint32_t gen;     /* bumped on release: an old handle stops matching */
+    uint32_t gen;     /* 1 .. 2^31 - 1, bumped on release: an old handle
+                       * stops matching */
     void *p;          /* the reference this slot owns */
     size_t next_free; /* index + 1 of the next free slot, 0 at the end */
 } slot;
@@ -106,7 +107,8 @@ int trl__pyh_release(unsigned long long h)
     if (s) {
         s->kind = 0;
         s->p = NULL;
-        s->gen++;
+        /* 31 bits, never 0: a handle stays a positive JSON integer */
+        s->gen = s->gen % 0x7fffffffu + 1;
         s->next_free = table.free_head;
         table.free_head = (size_t)(s - table.slots) + 1;
     }

@@ -98,23 +98,31 @@ _TYPESTR = {"f64": _ORDER + "f8", "i64": _ORDER + "i8", "bool": "|u1",
             "str": _ORDER + "i4"}
 
 
+def _as_array(np, ref, address, typestr, n):
+    """A read-only array on n items at address, resting on a _Memory that
+    keeps ref. The interface goes once NumPy has read it: left there, code
+    could turn it writable and the next asarray() would write into
+    memory every frame sharing the column (and the registry) reads."""
+    mem = _Memory(ref, address, typestr, n)
+    a = np.asarray(mem)
+    del mem.__array_interface__
+    a.flags.writeable = False
+    return a
+
+
 def _view(ref, info):
     """The raw values of a column as a read-only array, not copied."""
     np = _numpy()
     n = info["len"]
     if n == 0 or not info["data"]:
         a = np.empty(0, _TYPESTR[info["type"]])
-    else:
-        a = np.asarray(_Memory(ref, info["data"], _TYPESTR[info["type"]], n))
-    a.flags.writeable = False
-    return a
+        a.flags.writeable = False
+        return a
+    return _as_array(np, ref, info["data"], _TYPESTR[info["type"]], n)
 
 
 def _valid_view(ref, info):
-    np = _numpy()
-    a = np.asarray(_Memory(ref, info["valid"], "|u1", info["len"]))
-    a.flags.writeable = False
-    return a
+    return _as_array(_numpy(), ref, info["valid"], "|u1", info["len"])
 
 
 # ---- frames -------------------------------------------------------------------
@@ -260,6 +268,7 @@ class Frame:
             if not isinstance(name, str):
                 raise TypeError("a column is named by a string, not %s"
                                 % type(name).__name__)
+            _check_name(name)
         return Frame._wrap(_call("frame_derive", self._ref.h, "select",
                                  json.dumps(list(names))))
 
@@ -339,6 +348,17 @@ def _columns_of(data):
     return [(n, data[k]) for n, k in zip(names, keys)]
 
 
+def _check_name(name):
+    """A column name C can hold: text without NUL."""
+    if "\0" in name:
+        raise ValueError("column name %r holds a NUL character" % name)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError("column name %r is not valid text (%s)"
+                         % (name, e.reason)) from None
+
+
 def _set_column(h, name, values, n):
     """Copies values into a new column of the frame h (n rows, or None
     for the first column)."""
@@ -346,6 +366,7 @@ def _set_column(h, name, values, n):
     if not isinstance(name, str):
         raise TypeError("a column is named by a string, not %s"
                         % type(name).__name__)
+    _check_name(name)
     t, data, valid, cats = _encode(np, name, values, n)
     for c in cats or ():
         try:
@@ -550,7 +571,8 @@ class _Features:
         return json.loads(_call("list", "features"))
 
     def read_csv(self, path):
-        return Frame._wrap(_call("csv", str(path)))
+        import os
+        return Frame._wrap(_call("csv", os.fsencode(path)))
 
     frame = staticmethod(Frame)
 
@@ -588,12 +610,14 @@ class Model:
     def predict(self, data):
         """Predictions for data's rows (a Frame, DataFrame or dict with
         the model's feature columns): a NumPy array, (rows, classes) for
-        multi:softprob. Views of the kernel's result, not copied."""
+        multi:softprob. One output is a view of the kernel's result, not
+        copied; NumPy stacks several (a copy)."""
         np = _numpy()
         frame = _as_frame(data)
         out = json.loads(_call("model_predict", self._ref.h, frame._ref.h))
-        cols = [_view(_Ref(h), {"type": "f64", "len": n, "data": address})
-                for h, address, n in out]
+        refs = [_Ref(h) for h, _, _ in out]  # every one owned before more
+        cols = [_view(ref, {"type": "f64", "len": n, "data": address})
+                for ref, (_, address, n) in zip(refs, out)]
         return cols[0] if len(cols) == 1 else np.column_stack(cols)
 
     def __repr__(self):

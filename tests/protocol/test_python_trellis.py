@@ -139,6 +139,37 @@ class TrellisAttackTests(unittest.TestCase):
             "list(trellis._native['frame_derive'](held._ref.h, 'pivot', "
             "'')[:2])"), [-2, "frame_derive: no operation 'pivot'"])
 
+    def test_a_view_cannot_be_made_writable_through_its_base(self):
+        # the base's __array_interface__ could be set writable, and
+        # asarray() of it then wrote into the registry's own column
+        self.k.py("cv = trellis.features.version('churn')['monthly_price']")
+        self.assertEqual(self.k.value("hasattr(cv.base, "
+                                      "'__array_interface__')"), False)
+        self.raises("setattr(cv.flags, 'writeable', True)", "ValueError",
+                    "WRITEABLE")
+
+    def test_bytes_from_lua_that_are_not_utf8_are_named(self):
+        # a Lua column name that is not UTF-8 vanished from columns, and
+        # its strings said "out of memory"
+        self.k.run('notutf = features.frame()\n'
+                   'notutf["n\\xff"] = {1, 2}\n'
+                   'notutf.s = {"a\\xfe", "b"}')
+        self.k.py("nu = trellis.lua.notutf")
+        self.raises("nu.columns", "ValueError", "column 1's name",
+                    "not valid UTF-8")
+        self.raises("nu['s']", "ValueError", "column 's' holds a string",
+                    "not valid UTF-8")
+        self.assertIn("[2 rows x 2 columns]", self.k.value("repr(nu)"))
+
+    def test_long_messages_arrive_whole_characters(self):
+        # a message cut at 511 bytes inside an "é" was a UnicodeDecodeError
+        self.raises("trellis.features.read_csv('/nonexistent/a' + 'é' * 300)",
+                    "OSError", "/nonexistent/a")
+        self.raises("trellis.Frame({'a': [1]})['a' + 'é' * 300]",
+                    "LookupError", "no column")
+        self.raises("trellis.Frame({'a': [1]}).select('a\\x00')",
+                    "ValueError", "NUL")
+
     def test_native_calls_take_arrays_not_addresses(self):
         # n rows at address 0 were read: the kernel died; an address now
         # cannot be given at all, only an array C checks
@@ -279,7 +310,7 @@ class TrellisAttackTests(unittest.TestCase):
                 (F + "({'a': [1, 2], 'b': [1]})", "ValueError",
                  "column 'b' has 1 rows, the frame 2"),
                 (F + "({'': [1]})", "ValueError", "a column needs a name"),
-                (F + "({'a\\x00b': [1]})", "ValueError", "null character"),
+                (F + "({'a\\x00b': [1]})", "ValueError", "NUL character"),
                 (F + "({'a': [1]})[0]", "TypeError", "named by a string"),
                 (F + "({'a': [1]})['zz']", "LookupError", "no column 'zz'"),
                 (F + "({'a': [1]}).__delitem__('zz')", "LookupError", "zz"),
