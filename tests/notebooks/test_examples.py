@@ -20,8 +20,12 @@ EXAMPLES = os.path.normpath(os.path.join(HERE, "..", "..", "examples"))
 
 
 def nbconvert(registry, *args):
-    # the kernel starts in the notebook's directory, where data/ is
-    env = dict(os.environ, TRELLIS_REGISTRY=registry)
+    # the kernel starts in the notebook's directory, where data/ is;
+    # under ASan, whole stacks, so that NumPy's allocations the embedded
+    # interpreter keeps at exit show libpython (tests/lsan_libpython.supp)
+    env = dict(os.environ, TRELLIS_REGISTRY=registry,
+               ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "")
+               + ":fast_unwind_on_malloc=0")
     proc = subprocess.run([NBCONVERT, "--ExecutePreprocessor.kernel_name=trellis",
                            "--ExecutePreprocessor.timeout=300", *args],
                           capture_output=True, text=True, timeout=900, env=env)
