@@ -24,7 +24,7 @@ static int option_word(const char *p, size_t len, int *bare)
     return 0;
 }
 
-/* Length of the leading "--save NAME --lua NAME" options in args, which
+/* Length of the leading options in args ("--save NAME --python NAME"), which
  * belong on the %%sql header line. Options can only lead: after the
  * statement, "--" starts an SQL comment. */
 static size_t leading_options(const char *args)
