@@ -88,6 +88,11 @@ def complete(code, cursor):
     """Matches for the name before the cursor: jedi's when installed
     (as IPython), else rlcompleter's."""
     cur = _chars(code, cursor)
+    found = _registry_matches(code, cur)
+    if found is not None:  # a registry name, not a file, goes there
+        matches, start = found
+        return {"matches": matches, "start": _bytes(code, start),
+                "end": _bytes(code, cur)}
     matches, start = [], cur
     try:
         matches, start = _jedi_matches(code, cur)
@@ -97,6 +102,30 @@ def complete(code, cursor):
         matches, start = _rl_matches(code, cur)
     return {"matches": matches, "start": _bytes(code, start),
             "end": _bytes(code, cur)}
+
+
+# trellis.features.get("ch|, trellis.models.get('|: a registered name
+_REGISTRY_CALL = re.compile(
+    r"trellis\.(features|models)\.(?:get|version)\(\s*([\"'])([\w@]*)$")
+
+
+def _registry_matches(code, cur):
+    """(matches, start): registered names and name@N inside the string of
+    a trellis get, as Lua's Tab offers them; None elsewhere."""
+    m = _REGISTRY_CALL.search(code[:cur])
+    if not m:
+        return None
+    import trellis
+    try:
+        versions = trellis.features.list() if m.group(1) == "features" \
+            else trellis.models.list()
+    except Exception:  # no registry: nothing to offer
+        return [], cur
+    names = sorted({v["name"] for v in versions})
+    refs = ["%s@%d" % (v["name"], v["version"]) for v in versions]
+    prefix = m.group(3)
+    return [n for n in names + refs if n.startswith(prefix)], \
+        cur - len(prefix)
 
 
 def _name_at(code, cur):

@@ -139,6 +139,20 @@ class TrellisAttackTests(unittest.TestCase):
             "list(trellis._native['frame_derive'](held._ref.h, 'pivot', "
             "'')[:2])"), [-2, "frame_derive: no operation 'pivot'"])
 
+    def test_tab_offers_registered_names_in_a_get(self):
+        # as Lua's Tab does in features.get("; not file names (jedi's)
+        def matches(code):
+            r = self.k.kc.complete(code, len(code.encode()), reply=True,
+                                   timeout=TIMEOUT)["content"]
+            return r["matches"], len(code.encode()) - r["cursor_start"]
+        self.assertEqual(matches('%%python\ntrellis.features.get("chu'),
+                         (["churn", "churn@1"], 3))
+        got, back = matches("%%python\ntrellis.models.get('")
+        self.assertIn("churn_xgb@1", got)
+        self.assertEqual(back, 0)
+        self.assertEqual(matches('%%python\ntrellis.models.get("zz'),
+                         ([], 2))
+
     def test_a_view_cannot_be_made_writable_through_its_base(self):
         # the base's __array_interface__ could be set writable, and
         # asarray() of it then wrote into the registry's own column
