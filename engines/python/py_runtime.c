@@ -17,6 +17,7 @@
 #include "trellis_py_io.h"
 #include "trellis_py_mpl.h"
 #include "trellis_py_trellis.h"
+#include "trellis_py_values.h"
 
 /* What py_io.py's emit() hands C (its EMIT_* constants). */
 enum {
@@ -260,6 +261,7 @@ static int start_helper(trl_error *err)
     } parts[] = {{"_trellis_io", trl__py_io_src},
                  {"_trellis_assist", trl__py_assist_src},
                  {"_trellis_mpl", trl__py_mpl_src},
+                 {"_trellis_values", trl__py_values_src},
                  {"trellis", trl__py_trellis_src},
                  {"_trellis_kernel", trl__py_helper_src}};
     size_t n = sizeof parts / sizeof *parts;
