@@ -89,8 +89,12 @@ void *trl__control_main(void *arg)
             trl__log("control: dropped a message: %s", err.message);
             continue;
         }
+        /* set before the request can set shutting_down: stop_threads
+         * then waits for its replies and status to be sent (kernel.c) */
+        atomic_store(&k->control_busy, 1);
         trl__dispatch(k, k->control, k->control_iopub, &req);
         trl__msg_clear(&req);
+        atomic_store(&k->control_busy, 0);
     }
     zmq_close(k->control);
     zmq_close(k->control_iopub);

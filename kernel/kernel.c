@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -191,6 +192,14 @@ static void shell_loop(trl__kernel *k)
 
 static void stop_threads(trl__kernel *k)
 {
+    /* A shutdown_request answered on the control thread publishes its
+     * status after the main thread is told: let it finish before iopub
+     * stops, or the status is cut off mid-message when the context goes
+     * (libzmq then loses the frames it had queued). Bounded: a stuck
+     * send must not keep the kernel alive. */
+    struct timespec ms = {0, 1000 * 1000};
+    for (int i = 0; i < 2000 && atomic_load(&k->control_busy); i++)
+        nanosleep(&ms, NULL);
     if (k->iopub_started) {
         char quit = TRL__IOPUB_QUIT;
         zmq_send(k->iopub_in, &quit, 1, 0);

@@ -49,6 +49,8 @@ typedef struct trl__kernel {
     int iopub_started, hb_started, control_started;
 
     atomic_int shutting_down;  /* set once a shutdown_request is answered */
+    atomic_int control_busy;   /* the control thread is answering a
+                                * request (and may publish status) */
     pid_t parent;              /* the client that started us, watched by the
                                 * control thread; 0: none (read-only after
                                 * start) */
