@@ -111,6 +111,18 @@ py_object *trl__pyb_model_info(py_object *self, py_object *args)
     return trl__pyb_ok_json(j);
 }
 
+/* Releases every handle of wrap_outputs' rows and frees them: for what
+ * Python never saw. */
+static void release_rows(json_t *hs)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(hs, i, row)
+        trl__pyh_release((unsigned long long)json_integer_value(
+            json_array_get(row, 0)));
+    json_decref(hs);
+}
+
 /* [[handle, address, rows]...] of the k prediction columns, each handle
  * owning its column; NULL when out of memory, with none kept. */
 static json_t *wrap_outputs(trl_column **out, int k)
@@ -134,12 +146,7 @@ static json_t *wrap_outputs(trl_column **out, int k)
     }
     if (ok)
         return hs;
-    size_t i;
-    json_t *row;
-    json_array_foreach(hs, i, row)
-        trl__pyh_release((unsigned long long)json_integer_value(
-            json_array_get(row, 0)));
-    json_decref(hs);
+    release_rows(hs);
     return NULL;
 }
 
@@ -164,7 +171,7 @@ py_object *trl__pyb_model_predict(py_object *self, py_object *args)
     }
     int k = m->noutputs;
     trl_column **out = calloc((size_t)k, sizeof *out);
-    trl_error err = {0};
+    trl_error err = {TRL_ENOMEM, "out of memory"};
     int rc = TRL_ENOMEM;
     if (out) {
         py_thread *unlocked = PY->PyEval_SaveThread();
@@ -176,22 +183,17 @@ py_object *trl__pyb_model_predict(py_object *self, py_object *args)
     json_t *hs = rc == 0 ? wrap_outputs(out, k) : NULL;
     free(out);
     if (rc != 0)
-        return out ? trl__pyb_fail_err(&err)
-                   : trl__pyb_fail(TRL_ENOMEM, "out of memory");
-    if (!hs)
-        return trl__pyb_fail(TRL_ENOMEM, "out of memory");
-    char *text = json_dumps(hs, JSON_COMPACT);
+        return trl__pyb_fail_err(&err);  /* "out of memory" when no out */
+    char *text = hs ? json_dumps(hs, JSON_COMPACT) : NULL;
     py_object *r = text ? PY->Py_BuildValue("(isy)", 0, "", text) : NULL;
+    int pending = text && !r;  /* Py_BuildValue's MemoryError is set */
     free(text);
-    if (!r) {  /* Python never saw them */
-        size_t i;
-        json_t *row;
-        json_array_foreach(hs, i, row)
-            trl__pyh_release((unsigned long long)json_integer_value(
-                json_array_get(row, 0)));
+    if (!r) {
+        release_rows(hs);  /* Python never saw them */
+        return pending ? NULL : trl__pyb_fail(TRL_ENOMEM, "out of memory");
     }
     json_decref(hs);
-    return r ? r : trl__pyb_fail(TRL_ENOMEM, "out of memory");
+    return r;
 }
 
 /* metric(name, y, s, w, group, threshold, bins): the C metric over the
