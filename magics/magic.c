@@ -1,8 +1,9 @@
-/* magic.c - the table of line magics and the splitting of a cell's
- * leading magic lines from its code. */
+/* magic.c - the table of line magics, the splitting of a cell's leading
+ * magic lines from its code, and running a line as its language's cell. */
+#include <stdlib.h>
 #include <string.h>
 
-#include "trellis/magic.h"
+#include "magics/magic_int.h"
 
 extern const trl_magic trl__magic_lsmagic, trl__magic_who, trl__magic_reset,
     trl__magic_history, trl__magic_memory, trl__magic_features,
@@ -53,4 +54,26 @@ size_t trl_magic_leading(const char *code)
         if (!eol)
             return (size_t)(p - code);
     }
+}
+
+int trl__magic_run_as_cell(trl_magic_env *env, const char *language,
+                           const char *options, size_t len, const char *body,
+                           trl_exec_ctx *ctx)
+{
+    size_t lang = strlen(language), n = strlen(body);
+    char *cell = malloc(lang + len + n + 5);
+    if (!cell) {
+        trl_ctx_fail(ctx, "MemoryError", "out of memory", NULL);
+        return TRL_ENOMEM;
+    }
+    char *p = cell;
+    memcpy(p, "%%", 2);
+    memcpy(p += 2, language, lang);
+    *(p += lang) = ' ';
+    memcpy(++p, options, len);
+    *(p += len) = '\n';
+    memcpy(++p, body, n + 1);
+    int rc = trl_magic_run_cell(env, cell, ctx);
+    free(cell);
+    return rc;
 }

@@ -55,4 +55,11 @@ int trl__magic_args_check(const char *magic, const char *line,
  * usage line, not UTF-8 for UTF-8 input, or an empty value parsed. */
 int trl__magic_args_fuzz_one(const uint8_t *data, size_t size);
 
+/* Runs "%%<language> <options>\n<body>" as a cell (a line magic that is
+ * its language's one-line form: %sql, %python); the options are len
+ * bytes, maybe 0. Out of memory fails the cell. */
+int trl__magic_run_as_cell(trl_magic_env *env, const char *language,
+                           const char *options, size_t len, const char *body,
+                           trl_exec_ctx *ctx);
+
 #endif

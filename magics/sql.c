@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trellis/magic.h"
+#include "magics/magic_int.h"
 
 /* The options of %%sql, which the line magic passes on. */
 static const char *const options[] = {"--save", "--lua", "--python"};
@@ -73,20 +73,7 @@ static int run(trl_magic_env *env, const char *args, trl_exec_ctx *ctx)
         trl_ctx_fail(ctx, "UsageError", msg, NULL);
         return TRL_EINVAL;
     }
-    size_t n = strlen(stmt);
-    char *cell = malloc(opts + n + 8);
-    if (!cell) {
-        trl_ctx_fail(ctx, "MemoryError", "out of memory", NULL);
-        return TRL_ENOMEM;
-    }
-    /* "%%sql OPTIONS\nSTATEMENT" */
-    memcpy(cell, "%%sql ", 6);
-    memcpy(cell + 6, args, opts);
-    cell[6 + opts] = '\n';
-    memcpy(cell + 7 + opts, stmt, n + 1);
-    int rc = trl_magic_run_cell(env, cell, ctx);
-    free(cell);
-    return rc;
+    return trl__magic_run_as_cell(env, "sql", args, opts, stmt, ctx);
 }
 
 const trl_magic trl__magic_sql = {
